@@ -4,3 +4,15 @@
 >>> zn.gradient(lambda a, b: a / b, 1, 2)
 (0.5, -0.25)
 """
+
+from .gradients import gradient, withgradient
+from .hessians import diaghessian, hessian, hessian_reverse
+from .errors import DifferentiationError
+from .ignore import ignore_derivatives
+from .jacobians import jacobian, withjacobian
+from .pullback import pullback
+
+__all__ = [
+    "DifferentiationError", "diaghessian", "gradient", "hessian", "hessian_reverse", "ignore_derivatives",
+    "jacobian", "pullback", "withgradient", "withjacobian",
+]

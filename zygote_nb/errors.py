@@ -1,0 +1,66 @@
+"""Errors a user can act on, instead of autograd's internals.
+
+Differential operators run the user's function inside :func:`explained_errors`:
+an error that comes from tracing (an in-place write to a traced array, a
+primitive without a derivative rule, a traced value handed to code that cannot
+trace it) is re-raised as one line that says what to do; any other error is
+the user's own and passes through untouched.
+
+>>> import numpy, zygote_nb as zn
+>>> def overwrite_first(x):
+...     x[0] = 1.0
+...     return x.sum()
+>>> zn.gradient(overwrite_first, numpy.ones(2))
+Traceback (most recent call last):
+...
+zygote_nb.errors.DifferentiationError: in-place assignment to a traced array cannot be differentiated: write into a zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array with np.where / np.concatenate
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class DifferentiationError(TypeError):
+    """A tracing problem explained in one line: what went wrong and what to do instead."""
+
+
+_MISSING_RULE = re.compile(r"^(VJP|JVP) of (\S+) wrt argnums? .* not defined")
+
+
+def explain(error: BaseException) -> str | None:
+    """The one-line message for an error raised by tracing, or ``None`` for the user's own errors."""
+    message = str(error)
+    if "does not support item assignment" in message and "Box" in message:
+        return ("in-place assignment to a traced array cannot be differentiated: write into a "
+                "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array "
+                "with np.where / np.concatenate")
+    missing = _MISSING_RULE.match(message)
+    if missing:
+        mode, name = missing.groups()
+        if mode == "JVP":
+            return (f"no forward-mode rule for {name}: use hessian_reverse instead of hessian, or "
+                    f"wrap the call in ignore_derivatives if it needs no derivative")
+        return (f"no derivative rule for {name} with respect to that argument: wrap the call in "
+                f"ignore_derivatives if it needs no derivative, or write it with zygote_nb.numpy")
+    if "Box" in message or "__array_function__" in message:
+        return (f"a traced value reached code that cannot trace it ({message.splitlines()[0]}): "
+                f"use zygote_nb.numpy (import zygote_nb.numpy as np) instead of math or Python "
+                f"built-ins, or wrap that part in ignore_derivatives")
+    return None
+
+
+@contextmanager
+def explained_errors() -> Iterator[None]:
+    """Re-raise tracing errors as a one-line :class:`DifferentiationError` that names the fix."""
+    try:
+        yield
+    except DifferentiationError:
+        raise
+    except (TypeError, ValueError, NotImplementedError, KeyError, AttributeError) as error:
+        message = explain(error)
+        if message is None:
+            raise
+        raise DifferentiationError(message) from None

@@ -1,0 +1,75 @@
+"""``gradient`` and ``withgradient``: :func:`~zygote_nb.pullback.pullback` seeded with one.
+
+>>> import zygote_nb.numpy as np
+>>> gradient(lambda a, b: np.sum(a * b), np.array([1.0, 2.0]), 3)
+(array([3., 3.]), 3.0)
+>>> withgradient(lambda x: (np.sum(1 / x), 1 / x), np.array([1.0, 2.0, 4.0]))
+WithGradient(val=(np.float64(1.75), array([1.  , 0.5 , 0.25])), grad=(array([-1.    , -0.25  , -0.0625]),))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from . import checks
+from .errors import explained_errors
+from .pullback import pullback
+
+
+class WithGradient(NamedTuple):
+    """``(val, grad)``: the function's whole output, and the gradient tuple of its objective."""
+
+    val: Any
+    grad: Any
+
+
+def objective_cotangent(value: Any) -> tuple[Any, Any]:
+    """The objective (first element of a tuple/list/dict output) and the cotangent that seeds it."""
+    if isinstance(value, dict):
+        first = next(iter(value))
+        return value[first], {key: (1.0 if key == first else None) for key in value}
+    if isinstance(value, (tuple, list)):
+        seed = [1.0] + [None] * (len(value) - 1)
+        return value[0], type(value)(*seed) if hasattr(type(value), "_fields") else type(value)(seed)
+    return value, 1.0
+
+
+def withgradient(f: Callable, *args: Any) -> WithGradient:
+    """Return ``(val, grad)``: ``f(*args)`` and its gradient with respect to each argument.
+
+    If ``f`` returns a tuple, list, dict or namedtuple, ``grad`` is the gradient
+    of its first element and ``val`` is the whole output, so that auxiliary
+    outputs can ride along (Zygote's ``withgradient``).
+
+    >>> withgradient(lambda x, y: {"div": x / y, "mul": x * y}, 3.0, 4.0)
+    WithGradient(val={'div': 0.75, 'mul': 12.0}, grad=(0.25, -0.1875))
+    """
+    checks.require_callable("withgradient", f)
+    with explained_errors():
+        value, back = pullback(f, *args)
+        objective, cotangent = objective_cotangent(value)
+        checks.require_real_scalar("withgradient", objective,
+                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        return WithGradient(value, back(cotangent))
+
+
+def gradient(f: Callable, *args: Any) -> tuple:
+    """The gradient of the real scalar ``f(*args)`` with respect to each argument.
+
+    One entry per argument: an array or number gets a gradient of its own
+    shape (integers are differentiated as floats); tuples, lists, dicts and
+    namedtuples get gradients of the same structure; anything else, and
+    anything the output does not depend on, gets ``None``.
+
+    >>> import zygote_nb.numpy as np
+    >>> gradient(lambda a, b: a / b, 1, 2)
+    (0.5, -0.25)
+    >>> gradient(lambda a, t: np.sum(a * t[0]) + t[1], np.array([1.0, 2.0, 3.0]), (4.0, 5.0))
+    (array([4., 4., 4.]), (6.0, 1.0))
+    """
+    checks.require_callable("gradient", f)
+    with explained_errors():
+        value, back = pullback(f, *args)
+        checks.require_real_scalar("gradient", value,
+                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        return back(1.0)

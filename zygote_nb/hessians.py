@@ -1,0 +1,120 @@
+"""Second derivatives: ``hessian`` (forward over reverse), ``hessian_reverse`` and ``diaghessian``.
+
+Each is a short composition of :func:`~zygote_nb.gradients.gradient` with a
+second differentiation: forward mode (:func:`~zygote_nb.forward.jvp`) pushes
+one basis tangent per column through the gradient, or reverse mode takes the
+:func:`~zygote_nb.jacobians.jacobian` of the gradient.
+
+>>> import zygote_nb.numpy as np
+>>> hessian(lambda x: x[0] * x[1], np.array([0.3, 0.7]))
+array([[0., 1.],
+       [1., 0.]])
+>>> hessian(np.sin, np.pi / 2)
+-1.0
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy
+from autograd.tracer import getval
+
+from . import checks, structure
+from .errors import explained_errors
+from .forward import jvp
+from .gradients import gradient
+from .jacobians import jacobian
+from .progress import progress_bar
+from .pullback import pullback
+
+SCALAR_HINT = "the Hessian needs a scalar function: use jacobian(f, ...) for an array output"
+
+
+def _require_scalar_function(operator_name: str, f: Callable, args: tuple) -> None:
+    checks.require_callable(operator_name, f)
+    value, _ = pullback(f, *args)
+    checks.require_real_scalar(operator_name, value, SCALAR_HINT)
+
+
+def _basis(x: Any, index: int) -> Any:
+    tangent = numpy.zeros(numpy.shape(x))
+    tangent.flat[index] = 1.0
+    return tangent if numpy.ndim(x) or isinstance(x, numpy.ndarray) else float(tangent)
+
+
+def _as_result(x: Any, H: numpy.ndarray) -> Any:
+    """A matrix for an array argument, a float for a scalar one."""
+    return H if isinstance(getval(x), numpy.ndarray) else float(H[0, 0])
+
+
+def hessian(f: Callable, x: Any, progress: bool = False) -> Any:
+    """The Hessian ``H[i, j] = ∂²f/∂x[i]∂x[j]`` over C-order ``x.ravel()``, forward over reverse.
+
+    ``x`` is a number (the result is a number) or an array (a square matrix);
+    ``f(x)`` must be a real number.  Equal to :func:`hessian_reverse`.
+
+    >>> import zygote_nb.numpy as np
+    >>> hessian(lambda x: np.sum(x**3), np.array([[1, 2], [3, 4]]))
+    array([[ 6.,  0.,  0.,  0.],
+           [ 0., 12.,  0.,  0.],
+           [ 0.,  0., 18.,  0.],
+           [ 0.,  0.,  0., 24.]])
+    """
+    with explained_errors():
+        _require_scalar_function("hessian", f, (x,))
+        size = numpy.size(getval(x))
+        H = numpy.zeros((size, size))
+        for j in progress_bar(range(size), enabled=progress, description="hessian columns"):
+            _, column = jvp(lambda point: gradient(f, point)[0], x, _basis(x, j))
+            if column is not None:
+                H[:, j] = numpy.ravel(column)
+        return _as_result(x, H)
+
+
+def hessian_reverse(f: Callable, x: Any, progress: bool = False) -> Any:
+    """The Hessian computed reverse over reverse: the :func:`jacobian` of the gradient.
+
+    >>> import zygote_nb.numpy as np
+    >>> hessian_reverse(lambda x: np.sum(x**3), np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    with explained_errors():
+        _require_scalar_function("hessian_reverse", f, (x,))
+        H = jacobian(lambda point: gradient(f, point)[0], x, progress=progress)[0]
+        return _as_result(x, numpy.atleast_2d(H))
+
+
+def diaghessian(f: Callable, *args: Any, progress: bool = False) -> tuple:
+    """The diagonal of the Hessian for each argument, in the argument's shape.
+
+    ``h[i] = ∂²y/∂x[i]²`` for each number or array argument ``x``; other
+    arguments give ``None``.  ``y = f(*args)`` must be a real number.
+
+    >>> import zygote_nb.numpy as np
+    >>> diaghessian(lambda x: np.sum(x**3), np.array([[1, 2], [3, 4]]))[0]
+    array([[ 6., 12.],
+           [18., 24.]])
+    >>> [round(h, 2) for h in diaghessian(np.arctan2, 1, 2)]
+    [-0.16, 0.16]
+    """
+    with explained_errors():
+        _require_scalar_function("diaghessian", f, args)
+        diagonals = []
+        for position, x in enumerate(args):
+            if not structure.is_differentiable(x):
+                diagonals.append(None)
+                continue
+
+            def gradient_at(point, position=position):
+                moved = args[:position] + (point,) + args[position + 1:]
+                return gradient(f, *moved)[position]
+
+            diagonal = numpy.zeros(numpy.shape(x))
+            for i in progress_bar(range(numpy.size(x)), enabled=progress, description="diaghessian"):
+                _, column = jvp(gradient_at, x, _basis(x, i))
+                if column is not None:
+                    diagonal.flat[i] = numpy.ravel(column)[i]
+            diagonals.append(diagonal if isinstance(x, numpy.ndarray) else float(diagonal))
+        return tuple(diagonals)

@@ -1,0 +1,429 @@
+"""Implicit parameters: ``Params``, ``Grads``, ``IdDict``, and how a loss's arrays are swapped.
+
+Zygote lets a zero-argument loss read its parameters from wherever they live —
+globals, closure variables, fields of a model — and returns their gradients
+keyed by the arrays themselves. Arrays are not hashable, and two equal arrays
+are different parameters, so everything here is keyed by *identity*.
+
+>>> import numpy as np
+>>> w, b = np.ones(2), np.zeros(2)
+>>> ps = Params([w, b])
+>>> gs = Grads(ps, IdDict([(w, np.array([1.0, 2.0]))]))
+>>> gs[w], gs[b]
+(array([1., 2.]), None)
+>>> (gs + gs)[w]
+array([2., 4.])
+
+:func:`substituted` is the mechanism behind ``gradient(loss, ps)``: for the
+duration of a ``with`` block it puts stand-ins (autograd's boxes) everywhere the
+loss can read a parameter, and puts the very same arrays back afterwards.
+"""
+
+import html
+import numbers
+import types
+from collections import deque
+from collections.abc import MutableMapping
+from contextlib import contextmanager
+from functools import partial
+
+import numpy as np
+
+__all__ = ["Params", "Grads", "IdDict", "is_parameter_array", "substituted"]
+
+
+def is_parameter_array(x):
+    """Whether ``x`` can be an implicit parameter: a mutable array, held by identity.
+
+    >>> import numpy as np
+    >>> is_parameter_array(np.ones(2)), is_parameter_array([1.0, 2.0]), is_parameter_array(1.0)
+    (True, False, False)
+    """
+    return isinstance(x, np.ndarray)
+
+
+def _describe(array):
+    """``float64 (2, 3)`` — how a parameter or gradient is shown to a user."""
+    if array is None:
+        return "None"
+    return f"{np.result_type(array)} {np.shape(array)}"
+
+
+class Params:
+    """An ordered set of arrays, by identity: the implicit parameters of a loss.
+
+    Adding an array that is already there keeps one copy; two *equal* arrays
+    are still two parameters.
+
+    >>> import numpy as np
+    >>> w, b = np.ones((2, 3)), np.zeros(2)
+    >>> ps = Params([w, b, w])
+    >>> ps
+    Params([float64 (2, 3), float64 (2,)])
+    >>> len(ps), w in ps, np.ones((2, 3)) in ps
+    (2, True, False)
+    >>> ps.copy_from(np.arange(8.0))
+    >>> b
+    array([6., 7.])
+    """
+
+    def __init__(self, arrays=()):
+        if is_parameter_array(arrays):
+            raise TypeError("Params takes a list of arrays; write Params([w]) rather than Params(w)")
+        self._arrays = {}
+        self.extend(arrays)
+
+    def append(self, array):
+        """Add one array (nothing happens if it is already a parameter)."""
+        self._add(array, f"Params.append got a {type(array).__name__}")
+
+    def extend(self, arrays):
+        """Add every array of an iterable, in order."""
+        for index, array in enumerate(arrays):
+            self._add(array, f"Params element {index} is a {type(array).__name__}")
+
+    def _add(self, array, what):
+        if not is_parameter_array(array):
+            raise TypeError(
+                f"{what}, not a numpy.ndarray; parameters must be arrays that the loss reads, "
+                "e.g. w = np.array([1.0, 2.0])"
+            )
+        self._arrays.setdefault(id(array), array)
+
+    def remove(self, array):
+        """Remove a parameter; ``KeyError`` if the array is not one."""
+        if id(array) not in self._arrays or self._arrays[id(array)] is not array:
+            raise KeyError("Params.remove: that array is not one of the parameters (look it up by the array itself)")
+        del self._arrays[id(array)]
+
+    def __contains__(self, array):
+        return self._arrays.get(id(array)) is array
+
+    def __iter__(self):
+        return iter(list(self._arrays.values()))
+
+    def __len__(self):
+        return len(self._arrays)
+
+    def __getitem__(self, index):
+        return list(self._arrays.values())[index]
+
+    def __repr__(self):
+        return "Params([" + ", ".join(_describe(array) for array in self) + "])"
+
+    def copy_from(self, vector):
+        """Overwrite the parameters, in order, from one flat vector (C order); Zygote's ``copy!(ps, v)``."""
+        vector = np.asarray(vector)
+        total = sum(array.size for array in self)
+        if vector.ndim != 1 or vector.size != total:
+            raise ValueError(
+                f"copy_from needs a flat vector of length {total} (the parameters' total size), got shape {vector.shape}"
+            )
+        offset = 0
+        for array in self:
+            array[...] = vector[offset : offset + array.size].reshape(array.shape)
+            offset += array.size
+
+
+class IdDict(MutableMapping):
+    """A dict keyed by object identity, so arrays can be keys (Julia's ``IdDict``).
+
+    >>> import numpy as np
+    >>> w = np.ones(2)
+    >>> d = IdDict([(w, "weight")])
+    >>> d[w], np.ones(2) in d, len(d)
+    ('weight', False, 1)
+    """
+
+    def __init__(self, pairs=()):
+        self._entries = {}
+        items = pairs.items() if hasattr(pairs, "items") else pairs
+        for key, value in items:
+            self[key] = value
+
+    def __getitem__(self, key):
+        entry = self._entries.get(id(key))
+        if entry is None or entry[0] is not key:
+            raise KeyError(f"no entry for this {type(key).__name__} (IdDict looks keys up by identity, not value)")
+        return entry[1]
+
+    def __setitem__(self, key, value):
+        self._entries[id(key)] = (key, value)
+
+    def __delitem__(self, key):
+        self[key]
+        del self._entries[id(key)]
+
+    def __contains__(self, key):
+        entry = self._entries.get(id(key))
+        return entry is not None and entry[0] is key
+
+    def __iter__(self):
+        return iter([key for key, _ in self._entries.values()])
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __repr__(self):
+        pairs = ", ".join(f"{_describe_key(key)} => {value!r}" for key, value in self._entries.values())
+        return f"IdDict({{{pairs}}})"
+
+
+def _describe_key(key):
+    return _describe(key) if is_parameter_array(key) else repr(key)
+
+
+def _owned_gradients(params, gradients):
+    """The gradients as arrays that Grads may edit in place: writeable, not sharing memory.
+
+    autograd hands the *same* read-only array to both operands of ``a + b``;
+    an in-place edit of one parameter's gradient must not change another's.
+    """
+    owned = []
+    for param in params:
+        gradient = gradients.get(param)
+        if isinstance(gradient, (numbers.Number, np.generic)):
+            gradient = np.array(gradient)
+        if isinstance(gradient, np.ndarray) and (
+            not gradient.flags.writeable or any(np.may_share_memory(gradient, other) for other in owned)
+        ):
+            gradient = gradient.copy()
+        owned.append(gradient)
+    return owned
+
+
+class Grads:
+    """Gradients of implicit parameters, looked up by the parameter arrays themselves.
+
+    Built from a :class:`Params` and an :class:`IdDict` from parameters to their
+    gradients; a parameter without an entry (one the loss never read) has
+    gradient ``None``. The gradients are owned by the ``Grads``: in-place edits
+    through :meth:`foreach` or ``+=`` never reach another parameter's gradient.
+
+    Arithmetic (``+``, ``-`` with another ``Grads`` or an ``IdDict`` over the
+    same parameters; ``*``, ``/`` by a number; unary ``-``) counts ``None`` as zero.
+
+    >>> import numpy as np
+    >>> w, b = np.ones(2), np.ones(3)
+    >>> gs = Grads(Params([w, b]), IdDict([(w, np.array([0.5, -2.0]))]))
+    >>> gs[b] is None, len(gs), [g is None for g in gs.values()]
+    (True, 2, [False, True])
+    >>> (2 * gs - gs)[b]
+    array([0., 0., 0.])
+    >>> gs += IdDict([(w, np.ones(2)), (b, np.ones(3))])
+    >>> gs.map(lambda g: np.clip(g, -1, 1))[w]
+    array([1., -1.])
+    """
+
+    def __init__(self, params, gradients):
+        params = Params(params)
+        gradients = gradients if isinstance(gradients, IdDict) else IdDict(gradients)
+        strangers = [key for key in gradients if key not in params]
+        if strangers:
+            raise ValueError(
+                f"Grads got gradients for {len(strangers)} array(s) that are not among the parameters; "
+                "key the IdDict by the arrays in params"
+            )
+        self._params = params
+        self._positions = {id(param): index for index, param in enumerate(params)}
+        self._gradients = _owned_gradients(params, gradients)
+
+    @property
+    def params(self):
+        """The parameters, in order (a copy: editing it does not change these Grads)."""
+        return Params(self._params)
+
+    def _index(self, param):
+        if param in self._params:
+            return self._positions[id(param)]
+        raise KeyError(
+            f"this {type(param).__name__} is not one of the parameters of these Grads; "
+            "look gradients up by the very array object given to Params, not a copy or a view"
+        )
+
+    def __getitem__(self, param):
+        return self._gradients[self._index(param)]
+
+    def __contains__(self, param):
+        return param in self._params
+
+    def __iter__(self):
+        return iter(self._params)
+
+    def __len__(self):
+        return len(self._params)
+
+    def keys(self):
+        """The parameters, in order."""
+        return list(self._params)
+
+    def values(self):
+        """The gradients, in parameter order (``None`` for an unused parameter)."""
+        return list(self._gradients)
+
+    def items(self):
+        """``(parameter, gradient)`` pairs, in order."""
+        return list(zip(self._params, self._gradients))
+
+    def map(self, fn):
+        """New ``Grads`` with ``fn(gradient)`` for every gradient (``None`` stays ``None``)."""
+        return self._with([None if g is None else fn(g) for g in self._gradients])
+
+    def foreach(self, fn):
+        """Call ``fn(gradient)`` on every gradient that is not ``None``, for in-place edits.
+
+        >>> import numpy as np
+        >>> w = np.ones(3)
+        >>> gs = Grads(Params([w]), IdDict([(w, np.array([-5.0, 0.05, 5.0]))]))
+        >>> gs.foreach(lambda g: np.clip(g, -0.1, 0.1, out=g))
+        >>> gs[w]
+        array([-0.1 ,  0.05,  0.1 ])
+        """
+        for gradient in self._gradients:
+            if gradient is not None:
+                fn(gradient)
+
+    def copy_to(self, vector):
+        """Write all gradients, in parameter order and C order, into a flat vector; return it.
+
+        Zygote's ``copy!(v, gs)``; a ``None`` gradient is written as zeros.
+
+        >>> import numpy as np
+        >>> w, b = np.ones((2, 2)), np.ones(1)
+        >>> Grads(Params([w, b]), IdDict([(w, np.array([[1.0, 2.0], [3.0, 4.0]]))])).copy_to(np.empty(5))
+        array([1., 2., 3., 4., 0.])
+        """
+        total = sum(param.size for param in self._params)
+        if np.ndim(vector) != 1 or np.size(vector) != total:
+            raise ValueError(
+                f"copy_to needs a flat vector of length {total} (the parameters' total size), "
+                f"got shape {np.shape(vector)}"
+            )
+        offset = 0
+        for param, gradient in self.items():
+            vector[offset : offset + param.size] = 0 if gradient is None else np.ravel(gradient)
+            offset += param.size
+        return vector
+
+    def _with(self, gradients):
+        return Grads(self._params, IdDict(zip(self._params, gradients)))
+
+    def _filled(self):
+        return [_zeros_for(p) if g is None else g for p, g in self.items()]
+
+    def _aligned(self, other, operation):
+        """``other``'s gradients in this parameter order, ``None`` as zeros; ValueError if the sets differ."""
+        if isinstance(other, Grads):
+            other = IdDict(other.items())
+        if not isinstance(other, IdDict):
+            return None
+        if len(other) != len(self._params) or any(param not in other for param in self._params):
+            raise ValueError(
+                f"cannot {operation}: the parameter sets differ ({len(self._params)} here, {len(other)} there); "
+                "take both gradients with respect to the same Params"
+            )
+        aligned = []
+        for param, gradient in self.items():
+            value = other[param]
+            value = _zeros_for(param) if value is None else np.asarray(value)
+            if gradient is not None and value.shape != np.shape(gradient):
+                raise ValueError(
+                    f"cannot {operation}: gradient shapes differ for parameter {_describe(param)} "
+                    f"({np.shape(gradient)} here, {value.shape} there)"
+                )
+            aligned.append(value)
+        return aligned
+
+    def __add__(self, other):
+        aligned = self._aligned(other, "add")
+        if aligned is None:
+            return NotImplemented
+        return self._with([g + o for g, o in zip(self._filled(), aligned)])
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        aligned = self._aligned(other, "subtract")
+        if aligned is None:
+            return NotImplemented
+        return self._with([g - o for g, o in zip(self._filled(), aligned)])
+
+    def __iadd__(self, other):
+        aligned = self._aligned(other, "add")
+        if aligned is None:
+            return NotImplemented
+        for index, (gradient, value) in enumerate(zip(self._gradients, aligned)):
+            if gradient is None:
+                self._gradients[index] = value + _zeros_for(self._params[index])
+            elif isinstance(gradient, np.ndarray) and np.can_cast(value.dtype, gradient.dtype, "same_kind"):
+                gradient += value
+            else:
+                self._gradients[index] = gradient + value
+        return self
+
+    def __mul__(self, factor):
+        if not _is_number(factor):
+            return NotImplemented
+        return self._with([g * factor for g in self._filled()])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor):
+        if not _is_number(divisor):
+            return NotImplemented
+        return self._with([g / divisor for g in self._filled()])
+
+    def __neg__(self):
+        return self._with([-g for g in self._filled()])
+
+    def _rows(self):
+        """One row of summary strings per parameter: shapes, norm, min, max, NaN/Inf count."""
+        rows = []
+        for index, (param, gradient) in enumerate(self.items()):
+            rows.append([str(index), _describe(param), _describe(gradient), *_statistics(gradient)])
+        return rows
+
+    def __repr__(self):
+        lines = [f"Grads({len(self)} parameter{'s' if len(self) != 1 else ''}):"]
+        for index, param, gradient, norm, low, high, bad in self._rows():
+            if gradient == "None":
+                lines.append(f"  [{index}] {param}: None")
+            else:
+                lines.append(f"  [{index}] {param}: norm={norm} min={low} max={high} nan/inf={bad}")
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        header = ["#", "parameter", "gradient", "norm", "min", "max", "NaN/Inf"]
+        return _html_table(header, self._rows(), caption=f"Grads ({len(self)} parameters)")
+
+
+def _zeros_for(param):
+    dtype = param.dtype if np.issubdtype(param.dtype, np.inexact) else np.float64
+    return np.zeros(param.shape, dtype=dtype)
+
+
+def _is_number(value):
+    return isinstance(value, (numbers.Number, np.generic)) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def _statistics(gradient):
+    """norm, min, max (over finite entries) and the count of NaN/Inf entries, as short strings."""
+    if gradient is None:
+        return ["", "", "", ""]
+    gradient = np.asarray(gradient)
+    finite = gradient[np.isfinite(gradient)]
+    low = high = "—"
+    if finite.size and not np.iscomplexobj(finite):
+        low, high = f"{finite.min():.4g}", f"{finite.max():.4g}"
+    norm = f"{np.linalg.norm(gradient.ravel()):.4g}" if gradient.size else "0"
+    return [norm, low, high, str(gradient.size - finite.size)]
+
+
+def _html_table(header, rows, caption=""):
+    """An HTML table whose every cell, header and caption is escaped."""
+    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    return (
+        f"<table><caption>{html.escape(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )

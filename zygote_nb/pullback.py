@@ -1,0 +1,240 @@
+"""The one mechanism: trace a function once, then pull cotangents back through it.
+
+Every differential operator of zygote_nb is a short composition of
+:func:`pullback`, as in Zygote.jl.  ``pullback(f, *args)`` runs ``f`` with each
+number and array of ``args`` wrapped in an autograd box, so that every primitive
+operation records a :class:`RecordedNode`; it returns the output and a function
+``back`` that takes a cotangent for the output and walks the recorded nodes in
+reverse topological order, giving one gradient per argument (``None`` where the
+output does not depend on it).
+
+>>> import zygote_nb.numpy as np
+>>> value, back = pullback(lambda x, y: np.sum(x * y), np.array([1.0, 2.0]), 3.0)
+>>> value
+np.float64(9.0)
+>>> back(1.0)
+(array([3., 3.]), 3.0)
+"""
+
+from __future__ import annotations
+
+import operator
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import autograd.numpy as traced_numpy
+import numpy
+from autograd.core import VJPNode, VSpace, add_outgrads
+from autograd.numpy.numpy_vspaces import ArrayVSpace
+from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.tracer import getval, isbox, new_box, toposort, trace_stack
+
+from . import structure
+
+# Callbacks that see every node as it is recorded (the gradient-flow view uses this).
+node_observers: list[Callable[["RecordedNode"], None]] = []
+
+
+class RecordedNode(VJPNode):
+    """One primitive call in a trace: its VJP, and the call itself kept for replay and display."""
+
+    __slots__ = ("fun", "args", "kwargs", "argnums", "value")
+
+    def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        try:
+            super().__init__(value, fun, args, kwargs, parent_argnums, parents)
+        except (NotImplementedError, KeyError):
+            # An integer argument used as an index or axis carries no gradient for that use.
+            kept = [(argnum, parent) for argnum, parent in zip(parent_argnums, parents)
+                    if not _is_integer(args[argnum])]
+            if len(kept) == len(parents):
+                raise
+            parent_argnums = tuple(argnum for argnum, _ in kept)
+            parents = tuple(parent for _, parent in kept)
+            super().__init__(value, fun, args, kwargs, parent_argnums, parents)
+        self.fun, self.args, self.kwargs = fun, args, kwargs
+        self.argnums, self.value = parent_argnums, value
+        for observer in node_observers:
+            observer(self)
+
+    def initialize_root(self):
+        super().initialize_root()
+        self.fun, self.args, self.kwargs, self.argnums, self.value = None, (), {}, (), None
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool)
+
+
+class IndexBox(ArrayBox):
+    """A traced integer: differentiable as a float, and still usable as an index, axis or shape."""
+
+    __slots__ = ()
+
+    def __index__(self) -> int:
+        return operator.index(self._value)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+
+for _integer_type in (int, numpy.int8, numpy.int16, numpy.int32, numpy.int64,
+                      numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64):
+    IndexBox.register(_integer_type)
+    # The gradient space of an integer is the reals.
+    VSpace.register(_integer_type, lambda value: ArrayVSpace(numpy.float64(value)))
+
+
+class Trace:
+    """One forward run under :func:`pullback`, and the listeners of its backward passes.
+
+    ``showgrad`` registers a listener here to learn when a backward pass starts
+    and ends, so that it can report ``None`` for a value that got no gradient.
+    """
+
+    def __init__(self, level: int):
+        self.level = level
+        self.pass_listeners: list = []
+
+    @contextmanager
+    def backward_pass(self) -> Iterator[None]:
+        for listener in self.pass_listeners:
+            listener.start_pass()
+        try:
+            yield
+        finally:
+            for listener in self.pass_listeners:
+                listener.end_pass()
+
+
+_open_traces: list[Trace] = []
+
+
+def current_trace(value: Any = None) -> Trace | None:
+    """The trace that ``value`` belongs to, or the innermost running one; ``None`` outside any."""
+    if isbox(value):
+        for trace in reversed(_open_traces):
+            if trace.level == value._trace:
+                return trace
+    return _open_traces[-1] if _open_traces else None
+
+
+def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
+    """Run ``f(*args)`` and return ``(value, back)``.
+
+    ``back(cotangent)`` takes a cotangent of the output's structure (``None``
+    for a part that should send no gradient back) and returns
+    a tuple with the gradient of each argument (see :mod:`zygote_nb.structure`
+    for what counts as differentiable); ``back`` may be called many times.
+    """
+    leaves, trees = _flatten_arguments(args)
+    with trace_stack.new_trace() as level:
+        roots = [RecordedNode.new_root() for _ in leaves]
+        boxed = [new_box(_traceable(leaf), level, root) for leaf, root in zip(leaves, roots)]
+        trace = Trace(level)
+        _open_traces.append(trace)
+        try:
+            output = f(*_rebuild_arguments(trees, boxed))
+        finally:
+            _open_traces.remove(trace)
+    output_leaves, output_tree = structure.flatten(output)
+    ends = [(index, leaf._node) for index, leaf in enumerate(output_leaves)
+            if isbox(leaf) and leaf._trace == level]
+    value = output_tree.rebuild([_unbox(leaf, level) for leaf in output_leaves])
+
+    def back(cotangent: Any) -> tuple:
+        cotangent_leaves = output_tree.leaves_of(cotangent)
+        seeds = [(node, cotangent_leaves[index]) for index, node in ends
+                 if cotangent_leaves[index] is not None]
+        with trace.backward_pass():
+            root_gradients = backward(seeds, roots)
+        gradients = [_as_gradient_of(leaf, gradient) for leaf, gradient in zip(leaves, root_gradients)]
+        return _rebuild_gradients(trees, gradients)
+
+    return value, back
+
+
+def backward(seeds: list, roots: list) -> list:
+    """Propagate ``(node, cotangent)`` seeds back to ``roots``; ``None`` for a root never reached."""
+    if not seeds:
+        return [None] * len(roots)
+    sink = RecordedNode.new_root()
+    sink.parents = [node for node, _ in seeds]
+    cotangents = {}
+    for node, seed in seeds:
+        cotangents[node] = add_outgrads(cotangents.get(node), seed)
+    root_index = {root: index for index, root in enumerate(roots)}
+    gradients: list = [None] * len(roots)
+    for node in toposort(sink):
+        if node is sink:
+            continue
+        flagged = cotangents.pop(node, None)
+        if flagged is None:
+            continue
+        if node in root_index:
+            gradients[root_index[node]] = flagged[0]
+            continue
+        for parent, parent_cotangent in zip(node.parents, node.vjp(flagged[0])):
+            if parent_cotangent is not None:
+                cotangents[parent] = add_outgrads(cotangents.get(parent), parent_cotangent)
+    return gradients
+
+
+def _flatten_arguments(args: tuple) -> tuple[list, list]:
+    leaves: list = []
+    trees = []
+    for arg in args:
+        arg_leaves, tree = structure.flatten(arg)
+        leaves.extend(arg_leaves)
+        trees.append(tree)
+    return leaves, trees
+
+
+def _rebuild_arguments(trees: list, leaves: list) -> list:
+    rebuilt, start = [], 0
+    for tree in trees:
+        count = tree.leaf_count()
+        rebuilt.append(tree.rebuild(leaves[start:start + count]))
+        start += count
+    return rebuilt
+
+
+def _rebuild_gradients(trees: list, gradients: list) -> tuple:
+    rebuilt, start = [], 0
+    for tree in trees:
+        count = tree.leaf_count()
+        rebuilt.append(tree.gradient(gradients[start:start + count]))
+        start += count
+    return tuple(rebuilt)
+
+
+def _traceable(leaf: Any) -> Any:
+    """Integer arrays are differentiated as floats; integer scalars stay integers (see IndexBox)."""
+    raw = getval(leaf)
+    if isinstance(raw, numpy.ndarray) and raw.dtype.kind in "iu":
+        return leaf.astype(numpy.float64)
+    return leaf
+
+
+def _unbox(value: Any, level: int) -> Any:
+    return value._value if isbox(value) and value._trace == level else value
+
+
+def _as_gradient_of(leaf: Any, gradient: Any) -> Any:
+    """The gradient in the argument's own terms: its shape, floats for integers.
+
+    Complex arguments follow Zygote and PyTorch: the gradient is the conjugate
+    of autograd's, so that it points in the direction of steepest ascent.
+    """
+    if gradient is None:
+        return None
+    if numpy.iscomplexobj(getval(leaf)):
+        gradient = traced_numpy.conj(gradient)
+    if isbox(gradient):  # an outer trace (a higher derivative) is still running
+        return gradient
+    leaf = getval(leaf)
+    if isinstance(leaf, (int, float, complex)):
+        return complex(gradient) if isinstance(leaf, complex) else float(gradient)
+    dtype = leaf.dtype if leaf.dtype.kind in "fc" else numpy.float64
+    result = numpy.asarray(gradient, dtype=dtype).reshape(leaf.shape)
+    return result[()] if isinstance(leaf, numpy.generic) else result

@@ -16,3 +16,17 @@ __all__ = [
     "DifferentiationError", "diaghessian", "gradient", "hessian", "hessian_reverse", "ignore_derivatives",
     "jacobian", "pullback", "withgradient", "withjacobian",
 ]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext zygote_nb``: register the ``%%gradient``, ``%%jacobian`` and ``%%hessian`` cell magics."""
+    from .notebook.magics import load_extension
+
+    load_extension(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext zygote_nb``: remove the cell magics again."""
+    from .notebook.magics import unload_extension
+
+    unload_extension(ipython)

@@ -27,7 +27,7 @@ import numpy
 from autograd.core import VJPNode, VSpace, add_outgrads
 from autograd.numpy.numpy_vspaces import ArrayVSpace
 from autograd.numpy.numpy_boxes import ArrayBox
-from autograd.tracer import getval, isbox, new_box, toposort, trace_stack
+from autograd.tracer import getval, isbox, new_box, notrace_primitives, toposort, trace_stack
 
 from . import structure
 
@@ -60,6 +60,11 @@ class RecordedNode(VJPNode):
     def initialize_root(self):
         super().initialize_root()
         self.fun, self.args, self.kwargs, self.argnums, self.value = None, (), {}, (), None
+
+
+# Comparisons and other functions without derivatives are not recorded under VJPNode;
+# share that set (the same object, so later registrations count too).
+notrace_primitives[RecordedNode] = notrace_primitives[VJPNode]
 
 
 def _is_integer(value: Any) -> bool:

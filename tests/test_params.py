@@ -462,3 +462,44 @@ def test_replacement_count_must_match():
     with pytest.raises(ValueError, match="one replacement per parameter"):
         with substituted(lambda: None, [np.ones(1)], []):
             pass
+
+
+class GuardedList(list):
+    """A list that accepts a limited number of item writes."""
+
+    def __init__(self, items, writes_allowed):
+        super().__init__(items)
+        self.writes_allowed = writes_allowed
+
+    def __setitem__(self, index, value):
+        if self.writes_allowed == 0:
+            raise RuntimeError("guarded")
+        self.writes_allowed -= 1
+        super().__setitem__(index, value)
+
+
+def test_a_place_that_refuses_the_stand_in_is_left_alone():
+    w, b = np.ones(1), np.ones(2)
+    guarded = GuardedList([w], writes_allowed=0)
+    holder = {"guarded": guarded, "b": b}
+    with substituted(lambda: holder, [w, b], stand_ins(2)) as found:
+        assert guarded[0] is w
+    assert found == [False, True] and holder["b"] is b
+
+
+def test_a_place_that_refuses_its_original_back_is_reported_after_the_rest_are_restored():
+    w, b = np.ones(1), np.ones(2)
+    guarded = GuardedList([w], writes_allowed=1)
+    holder = {"b": b, "guarded": guarded}
+    with pytest.raises(RuntimeError, match="guarded"):
+        with substituted(lambda: holder, [w, b], stand_ins(2)):
+            pass
+    assert holder["b"] is b
+
+
+def test_a_tuple_that_cannot_be_put_back_in_place_is_not_reported_found():
+    w = np.ones(1)
+    loss = functools.partial(lambda pair: pair, (w, 1))
+    with substituted(loss, [w], stand_ins(1)) as found:
+        assert loss()[0] is w
+    assert found == [False]

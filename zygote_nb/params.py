@@ -352,9 +352,9 @@ class Grads:
         aligned = self._aligned(other, "add")
         if aligned is None:
             return NotImplemented
-        for index, (gradient, value) in enumerate(zip(self._gradients, aligned)):
+        for index, (param, gradient, value) in enumerate(zip(self._params, self._gradients, aligned)):
             if gradient is None:
-                self._gradients[index] = value + _zeros_for(self._params[index])
+                self._gradients[index] = value + _zeros_for(param)  # a copy, promoted to a float type
             elif isinstance(gradient, np.ndarray) and np.can_cast(value.dtype, gradient.dtype, "same_kind"):
                 gradient += value
             else:
@@ -437,7 +437,8 @@ def _html_table(header, rows, caption=""):
 # box), and the original object is put back afterwards, whatever happens.
 
 _MAX_DEPTH = 6
-_MAX_ITEMS = 10_000
+_MAX_ITEMS = 10_000  # a container larger than this is data, not a model: not searched
+_MAX_OBJECTS = 20_000  # the whole walk stops after this many objects (about a tenth of a second)
 
 _OPAQUE = (
     types.ModuleType,
@@ -475,11 +476,13 @@ class _Place:
             setattr(self.owner, self.key, value)
 
 
-def _is_array_like(value):
-    """Arrays and boxes: their contents are data, never places a loss reads a parameter from."""
-    kind = type(value)
+def _is_opaque(kind):
+    """Values of this type hold no place a loss reads a parameter from.
+
+    Arrays and autograd boxes are among them: their contents are data.
+    """
     return (
-        is_parameter_array(value)
+        issubclass(kind, _OPAQUE)
         or hasattr(kind, "__array__")
         or hasattr(kind, "__array_priority__")
         or hasattr(kind, "__array_namespace__")
@@ -519,7 +522,7 @@ def _class_functions(kind):
                 yield member
 
 
-def _places_in(value):
+def _places_in(value, members_of):
     """``(place, child)`` for every value that ``value`` holds; ``place`` is None where it cannot be overwritten."""
     if isinstance(value, types.FunctionType):
         for cell in value.__closure__ or ():
@@ -563,12 +566,13 @@ def _places_in(value):
         if isinstance(attributes, dict) and len(attributes) <= _MAX_ITEMS:
             for name in list(attributes):
                 yield _Place(attributes, name, "item"), attributes[name]
-        for descriptor in _slot_descriptors(type(value)):
+        slots, functions = members_of(type(value))
+        for descriptor in slots:
             try:
                 yield _Place(value, descriptor, "slot"), descriptor.__get__(value)
             except AttributeError:  # an empty slot
                 continue
-        for function in _class_functions(type(value)):
+        for function in functions:
             yield None, function
 
 
@@ -584,43 +588,63 @@ class _Substitution:
                 f"{len(self.replacements)} replacements"
             )
         self.position = {id(param): index for index, param in enumerate(self.params)}
+        self.replacement_position = {id(stand_in): index for index, stand_in in enumerate(self.replacements)}
         self.found = [False] * len(self.params)
         self.undo = []
         self.rebuilt = {}
         self.visited = set(map(id, self.replacements))
         self.alive = []  # keeps walked objects alive so their ids stay unique during the walk
+        self.opaque = {type(None): True}
+        self.members = {}
+
+    def is_opaque(self, value):
+        kind = type(value)
+        if kind not in self.opaque:
+            self.opaque[kind] = _is_opaque(kind)
+        return self.opaque[kind]
+
+    def members_of(self, kind):
+        """A class's slots and functions, looked up once per walk."""
+        if kind not in self.members:
+            self.members[kind] = (tuple(_slot_descriptors(kind)), tuple(_class_functions(kind)))
+        return self.members[kind]
 
     def parameter_index(self, value):
         index = self.position.get(id(value))
         return index if index is not None and self.params[index] is value else None
 
     def replace(self, place, original, replacement):
+        """Write ``replacement`` into ``place``; False if the place refuses (it is then left alone)."""
         self.undo.append((place, original))  # logged first, so an interruption can always undo it
-        place.write(replacement)
+        try:
+            place.write(replacement)
+        except Exception:  # a read-only slot, a container whose __setitem__ objects
+            self.undo.pop()
+            return False
+        return True
 
     def walk(self, root):
         """Breadth first, so every object is reached at its shallowest depth."""
         queue = deque([(root, 0)])
-        while queue:
+        while queue and len(self.visited) < _MAX_OBJECTS:
             value, depth = queue.popleft()
             if id(value) in self.visited or depth > _MAX_DEPTH:
                 continue
             self.visited.add(id(value))
             self.alive.append(value)
-            for place, child in _places_in(value):
+            for place, child in _places_in(value, self.members_of):
                 self.visit(place, child, depth + 1, queue)
 
     def visit(self, place, child, depth, queue):
         index = self.parameter_index(child)
         if index is not None:
-            if place is not None:
+            if place is not None and self.replace(place, child, self.replacements[index]):
                 self.found[index] = True
-                self.replace(place, child, self.replacements[index])
         elif isinstance(child, tuple):
             rebuilt = self.rebuild(child, depth, queue)
-            if rebuilt is not child and place is not None:
-                self.replace(place, child, rebuilt)
-        elif not (child is None or isinstance(child, _OPAQUE) or _is_array_like(child)):
+            if rebuilt is not child and place is not None and self.replace(place, child, rebuilt):
+                self.mark_found(rebuilt)
+        elif not self.is_opaque(child):
             queue.append((child, depth))
 
     def rebuild(self, original, depth, queue):
@@ -628,12 +652,10 @@ class _Substitution:
         if id(original) in self.rebuilt:
             return self.rebuilt[id(original)]
         self.alive.append(original)
-        self.rebuilt[id(original)] = original  # a tuple that holds itself (through a list) stops here
         items, changed = [], False
         for item in original if len(original) <= _MAX_ITEMS else ():
             index = self.parameter_index(item)
             if index is not None:
-                self.found[index] = True
                 items.append(self.replacements[index])
                 changed = True
                 continue
@@ -641,12 +663,19 @@ class _Substitution:
                 new_item = self.rebuild(item, depth + 1, queue)
                 changed = changed or new_item is not item
                 item = new_item
-            elif not (item is None or isinstance(item, _OPAQUE) or _is_array_like(item)):
+            elif not self.is_opaque(item):
                 queue.append((item, depth + 1))
             items.append(item)
-        if changed:
-            self.rebuilt[id(original)] = _rebuilt_tuple(original, items)
+        self.rebuilt[id(original)] = _rebuilt_tuple(original, items) if changed else original
         return self.rebuilt[id(original)]
+
+    def mark_found(self, rebuilt):
+        """Note the parameters whose stand-ins a rebuilt tuple (now in place) carries."""
+        for item in rebuilt:
+            if id(item) in self.replacement_position:
+                self.found[self.replacement_position[id(item)]] = True
+            elif isinstance(item, tuple):
+                self.mark_found(item)
 
     def restore(self):
         """Put every original object back, newest change first, even if interrupted while doing so."""
@@ -657,7 +686,10 @@ class _Substitution:
                     place, original = self.undo[-1]
                     place.write(original)
                     self.undo.pop()
-            except BaseException as error:  # noqa: B036 — a KeyboardInterrupt must not leave a parameter swapped
+            except Exception as error:  # this place refuses its original back: restore the rest, then report
+                self.undo.pop()
+                interruption = interruption or error
+            except BaseException as error:  # a KeyboardInterrupt must not leave a parameter swapped
                 interruption = interruption or error
         if interruption is not None:
             raise interruption

@@ -10,10 +10,11 @@ from .hessians import diaghessian, hessian, hessian_reverse
 from .errors import DifferentiationError
 from .ignore import ignore_derivatives
 from .jacobians import jacobian, withjacobian
+from .params import Grads, IdDict, Params
 from .pullback import pullback
 
 __all__ = [
-    "DifferentiationError", "diaghessian", "gradient", "hessian", "hessian_reverse", "ignore_derivatives",
+    "DifferentiationError", "Grads", "IdDict", "Params", "diaghessian", "gradient", "hessian", "hessian_reverse", "ignore_derivatives",
     "jacobian", "pullback", "withgradient", "withjacobian",
 ]
 

@@ -13,6 +13,7 @@ from typing import Any, Callable, NamedTuple
 
 from . import checks
 from .errors import explained_errors
+from .params import Params
 from .pullback import pullback
 
 
@@ -39,11 +40,16 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
 
     If ``f`` returns a tuple, list, dict or namedtuple, ``grad`` is the gradient
     of its first element and ``val`` is the whole output, so that auxiliary
-    outputs can ride along (Zygote's ``withgradient``).
+    outputs can ride along (Zygote's ``withgradient``).  ``withgradient(loss, ps)``
+    with a :class:`~zygote_nb.params.Params` gives ``grad`` as :class:`~zygote_nb.params.Grads`.
 
     >>> withgradient(lambda x, y: {"div": x / y, "mul": x * y}, 3.0, 4.0)
     WithGradient(val={'div': 0.75, 'mul': 12.0}, grad=(0.25, -0.1875))
     """
+    if len(args) == 1 and isinstance(args[0], Params):
+        from .implicit import implicit_withgradient
+
+        return implicit_withgradient(f, args[0])
     checks.require_callable("withgradient", f)
     with explained_errors():
         value, back = pullback(f, *args)
@@ -61,12 +67,20 @@ def gradient(f: Callable, *args: Any) -> tuple:
     namedtuples get gradients of the same structure; anything else, and
     anything the output does not depend on, gets ``None``.
 
+    With a zero-argument ``f`` and a :class:`~zygote_nb.params.Params`,
+    ``gradient(loss, ps)`` returns :class:`~zygote_nb.params.Grads` keyed by
+    the parameter arrays themselves (Zygote's implicit mode).
+
     >>> import zygote_nb.numpy as np
     >>> gradient(lambda a, b: a / b, 1, 2)
     (0.5, -0.25)
     >>> gradient(lambda a, t: np.sum(a * t[0]) + t[1], np.array([1.0, 2.0, 3.0]), (4.0, 5.0))
     (array([4., 4., 4.]), (6.0, 1.0))
     """
+    if len(args) == 1 and isinstance(args[0], Params):
+        from .implicit import implicit_gradient
+
+        return implicit_gradient(f, args[0])
     checks.require_callable("gradient", f)
     with explained_errors():
         value, back = pullback(f, *args)

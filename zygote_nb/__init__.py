@@ -5,9 +5,10 @@
 (0.5, -0.25)
 """
 
+from . import forward_rules  # noqa: F401  (registers the forward-mode rules autograd lacks)
+from .errors import DifferentiationError
 from .gradients import gradient, withgradient
 from .hessians import diaghessian, hessian, hessian_reverse
-from .errors import DifferentiationError
 from .ignore import ignore_derivatives
 from .jacobians import jacobian, withjacobian
 from .params import Grads, IdDict, Params

@@ -1,0 +1,173 @@
+"""``showgrad``: print the gradient that accumulates to one use of a value in the backward pass.
+
+``showgrad(x)`` returns ``x`` unchanged.  In the forward pass it is an identity
+primitive; in the backward pass its derivative rule sees the cotangent of its
+output once every later use of it has contributed, reports ``∂(label) = value``
+and hands the cotangent on untouched.  The label is the source text of the
+argument, read from the caller's source by the ``executing`` package.
+
+>>> from zygote_nb.gradients import gradient
+>>> gradient(lambda a, b: showgrad(a) * b, 2.0, 3.0)
+∂(a) = 3.0
+(3.0, 2.0)
+
+A ``showgrad`` whose value reaches no output gets no cotangent; it reports
+``None`` when the backward pass ends:
+
+>>> def unused(a, b):
+...     showgrad(a)
+...     return a * b
+>>> gradient(unused, 2.0, 3.0)
+∂(a) = None
+(3.0, 2.0)
+
+Reports go to stdout; inside :func:`capture_reports` they are collected instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, NamedTuple
+
+import executing
+import numpy
+from autograd.extend import defjvp, defvjp, primitive
+from autograd.tracer import getval, isbox
+
+from .pullback import current_trace
+
+_captures: list[list] = []
+
+
+class Report(NamedTuple):
+    """One ``showgrad`` report: the label, the gradient (``None`` if none arrived), where it was called."""
+
+    label: str
+    value: Any
+    filename: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"∂({self.label}) = {_readable(self.value)}"
+
+
+@contextmanager
+def capture_reports() -> Iterator[list]:
+    """Collect :class:`Report` objects in a list instead of printing them (the notebook layer uses this).
+
+    >>> from zygote_nb.gradients import gradient
+    >>> with capture_reports() as reports:
+    ...     _ = gradient(lambda a: showgrad(a, name="first") * a, 2.0)
+    >>> [(report.label, report.value) for report in reports]
+    [('first', 2.0)]
+    """
+    reports: list = []
+    _captures.append(reports)
+    try:
+        yield reports
+    finally:
+        _captures.remove(reports)
+
+
+def _readable(value: Any) -> str:
+    """Scalars as Python numbers, arrays as a bracketed list."""
+    if value is None:
+        return "None"
+    if numpy.ndim(value) == 0:
+        number = numpy.asarray(value)[()]
+        return repr(complex(number) if numpy.iscomplexobj(number) else float(number))
+    return numpy.array2string(numpy.asarray(value), separator=", ")
+
+
+def _emit(report: Report) -> None:
+    if _captures:
+        _captures[-1].append(report)
+    else:
+        print(report)
+
+
+class _Site:
+    """One call of ``showgrad``: reports at most once per backward pass of its trace."""
+
+    def __init__(self, label: str, filename: str, line: int, traced_value: Any):
+        self.label, self.filename, self.line = label, filename, line
+        # The value one level under the box of the trace this site belongs to: the node
+        # recorded for that trace carries exactly this object as its argument, while the
+        # nodes of outer traces (reverse over reverse) carry a further unboxed one.
+        self.traced_value = traced_value
+        self.reported = True  # nothing to say until a backward pass starts
+
+    def report(self, cotangent: Any) -> None:
+        self.reported = True
+        _emit(Report(self.label, getval(cotangent), self.filename, self.line))
+
+    def start_pass(self) -> None:
+        self.reported = False
+
+    def end_pass(self) -> None:
+        if not self.reported:
+            self.report(None)
+
+
+@primitive
+def _show(x, site):
+    return x
+
+
+def _report_cotangent(ans, x, site):
+    def vjp(cotangent):
+        if x is site.traced_value:
+            site.report(cotangent)
+        return cotangent
+    return vjp
+
+
+defvjp(_show, _report_cotangent)
+defjvp(_show, lambda tangent, ans, x, site: tangent)
+
+
+def argument_label(frame, fallback: str = "x") -> str:
+    """The source text of the first argument of the call that ``frame`` is executing, or ``fallback``."""
+    try:
+        call = executing.Source.executing(frame).node
+        text = executing.Source.for_frame(frame).text
+    except Exception:  # source unavailable (exec of a string, a frozen module): no label to recover
+        return fallback
+    if not isinstance(call, ast.Call) or not call.args:
+        return fallback
+    segment = ast.get_source_segment(text, call.args[0])
+    return " ".join(segment.split()) if segment else fallback
+
+
+def showgrad(x: Any, name: str | None = None) -> Any:
+    """Return ``x``; report the gradient of this use of ``x`` when the backward pass knows it.
+
+    The report reads ``∂(label) = value``, where the label is the source text
+    of the argument (``showgrad(a[1:] * 2)`` reports ``∂(a[1:] * 2) = ...``)
+    unless ``name`` is given.  The gradient shown is the one for *this use*:
+    the cotangent of ``showgrad``'s output, not the total gradient of ``x``.
+    Scalars print as Python numbers, arrays as lists.  A ``showgrad`` whose
+    output receives no gradient reports ``None`` at the end of the pass.
+    Inside ``jacobian`` or ``hessian`` it reports once per backward pass.
+    Outside any differentiation it returns ``x`` and prints nothing.
+
+    >>> import autograd.numpy as np
+    >>> from zygote_nb.gradients import gradient
+    >>> gradient(lambda a: np.sum(showgrad(a[1:] * 2) ** 2), np.array([1.0, 2.0, 3.0]))
+    ∂(a[1:] * 2) = [ 8., 12.]
+    (array([ 0., 16., 24.]),)
+    >>> gradient(lambda a: showgrad(a) * a, 2.0)
+    ∂(a) = 2.0
+    (4.0,)
+    """
+    trace = current_trace(x)
+    if trace is None:
+        return x
+    caller = sys._getframe(1)
+    label = name if name is not None else argument_label(caller)
+    site = _Site(label, caller.f_code.co_filename, caller.f_lineno,
+                 x._value if isbox(x) and x._trace == trace.level else None)
+    trace.pass_listeners.append(site)
+    return _show(x, site)

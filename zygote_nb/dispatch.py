@@ -1,0 +1,127 @@
+"""Plain NumPy calls on traced values run their traced versions.
+
+autograd records a computation by passing ``ArrayBox`` values through the
+functions of ``autograd.numpy``. Code written with ``import numpy as np`` calls
+NumPy's own functions instead. For ufuncs (``numpy.sin(x)``, ``x * array``,
+``array @ x``) autograd already handles this through ``ArrayBox.__array_ufunc__``.
+For every other function NumPy asks the ``__array_function__`` method of the
+arguments, which ``ArrayBox`` lacks, so ``numpy.dot(W, x)`` used to turn ``x``
+into an array of Python objects, one traced scalar each: minutes for a large
+``W``, or a failure.
+
+Importing this module installs ``ArrayBox.__array_function__``: it calls the
+function of the same name in :mod:`zygote_nb.numpy` (or its ``linalg`` and
+``fft`` submodules), and returns ``NotImplemented`` for a function with no
+traced version, so NumPy raises its usual ``TypeError``. Installing twice is
+harmless.
+
+``numpy.asarray(x)`` and ``numpy.array(x)`` cannot be redirected: NumPy does
+not dispatch them and they must return an ``ndarray``. For a traced ``x`` they
+still build an object array of traced scalars (which keeps the gradient but
+makes every later NumPy call slow), now with an :class:`ObjectArrayWarning`
+naming the fix; asked for a numeric dtype (``numpy.asarray(x, dtype=float)``)
+they raise ``TypeError`` instead of silently dropping the gradient.
+
+>>> import numpy
+>>> from autograd import grad
+>>> import zygote_nb.dispatch
+>>> W = numpy.array([[1.0, 2.0], [3.0, 4.0]])
+>>> grad(lambda x: numpy.sum(numpy.dot(W, x)))(numpy.ones(2))
+array([4., 6.])
+"""
+
+import threading
+import warnings
+
+import numpy
+from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.tracer import Box
+
+import zygote_nb.numpy as traced_numpy
+
+
+class ObjectArrayWarning(UserWarning):
+    """NumPy copied a traced value into an array of Python objects."""
+
+
+def _traced_versions():
+    """Map each NumPy function to the function of the same name in traced numpy."""
+    versions = {}
+    for numpy_module, traced_module in [
+        (numpy, traced_numpy),
+        (numpy.linalg, traced_numpy.linalg),
+        (numpy.fft, traced_numpy.fft),
+    ]:
+        for name, numpy_function in vars(numpy_module).items():
+            traced_function = getattr(traced_module, name, None)
+            if (
+                not name.startswith("_")
+                and callable(numpy_function)
+                and not isinstance(numpy_function, type)
+                and traced_function is not None
+                and traced_function is not numpy_function
+            ):
+                versions[numpy_function] = traced_function
+    return versions
+
+
+TRACED_VERSIONS = _traced_versions()
+
+class _CallsInProgress(threading.local):
+    """The NumPy functions whose traced versions are running in this thread."""
+
+    def __init__(self):
+        self.functions = set()
+
+
+_calls_in_progress = _CallsInProgress()
+
+
+def _array_function(self, func, types, args, kwargs):
+    traced_function = TRACED_VERSIONS.get(func)
+    if traced_function is None or not all(issubclass(t, (Box, numpy.ndarray)) for t in types):
+        return NotImplemented
+    in_progress = _calls_in_progress.functions
+    if func in in_progress:
+        # A traced version that calls the same NumPy function on traced values
+        # gets NumPy's own implementation, as before this module, not itself.
+        return func._implementation(*args, **kwargs)
+    in_progress.add(func)
+    try:
+        return traced_function(*args, **kwargs)
+    finally:
+        in_progress.discard(func)
+
+
+def _array(self, dtype=None, copy=None):
+    if copy is False:
+        raise ValueError("a traced value cannot be viewed as a NumPy array without a copy")
+    if dtype is not None and numpy.dtype(dtype) != numpy.dtype(object):
+        raise TypeError(
+            f"cannot convert a traced value to a {numpy.dtype(dtype)} NumPy array: its gradient would be "
+            "lost; use zygote_nb.numpy (e.g. zygote_nb.numpy.asarray) inside differentiated code"
+        )
+    warnings.warn(
+        "numpy.asarray/numpy.array made an object array of traced scalars, which keeps the gradient "
+        "but makes every later NumPy call slow; use zygote_nb.numpy.asarray/array inside differentiated code",
+        ObjectArrayWarning,
+        stacklevel=2,
+    )
+    elements = numpy.empty(self.shape, dtype=object)
+    for index in numpy.ndindex(self.shape):
+        elements[index] = self[index]
+    return elements
+
+
+def install():
+    """Give ``ArrayBox`` the NumPy dispatch methods (done on import; repeating it is harmless).
+
+    >>> install()
+    >>> ArrayBox.__array_function__ is _array_function
+    True
+    """
+    ArrayBox.__array_function__ = _array_function
+    ArrayBox.__array__ = _array
+
+
+install()

@@ -1,0 +1,306 @@
+"""Traceable NumPy: the functions differentiated code calls in place of ``numpy``.
+
+This is everything of ``autograd.numpy`` (NumPy's functions, wrapped so autograd
+can record them), the NumPy constants and dtypes that ``import *`` leaves out,
+and what autograd lacks:
+
+* the NumPy 2 / array-API names, differentiable in reverse and forward mode:
+  :func:`vecdot`, :func:`matvec`, :func:`vecmat`, :func:`matrix_transpose`,
+  :func:`cumulative_sum`, :func:`cumulative_prod` (and a derivative for
+  :func:`cumprod`), :func:`unstack`, ``permute_dims``, :func:`concat`, ``pow``,
+  ``acos``, ``asin``, ``atan``, ``atan2``, ``acosh``, ``asinh``, ``atanh``, and in
+  :mod:`zygote_nb.numpy.linalg` ``vector_norm``, ``matrix_norm``, ``vecdot``,
+  ``matrix_transpose`` and the other array-API aliases;
+* joins (:func:`concatenate`, :func:`stack`, :func:`hstack`, :func:`vstack`,
+  :func:`dstack`, :func:`column_stack`) whose derivative costs time linear in
+  the number of joined arrays. autograd's own ``concatenate`` recomputes every
+  argument's position for every argument, so joining ``k`` traced arrays costs
+  ``O(k**2)`` in the backward pass.
+
+Each new function is, where possible, a composition of differentiable
+functions, so both modes come for free. A few keep NumPy's own (faster or
+exact) value and take their derivatives from such a composition; the joins are
+new primitives with their own rules.
+
+>>> import zygote_nb.numpy as np
+>>> from autograd import grad
+>>> grad(lambda x: np.sum(np.stack([x[0] * x[1], x[1]])))(np.array([2.0, 3.0]))
+array([3., 3.])
+"""
+
+import numpy as _numpy
+from autograd.differential_operators import make_jvp as _make_jvp
+from autograd.differential_operators import make_vjp as _make_vjp
+from autograd.extend import def_linear as _def_linear
+from autograd.extend import defvjp as _defvjp
+from autograd.extend import defjvp_argnums as _defjvp_argnums
+from autograd.extend import defvjp_argnums as _defvjp_argnums
+from autograd.extend import primitive as _primitive
+from autograd.numpy import *  # noqa: F403 (re-exported on purpose)
+from autograd.numpy.numpy_vjps import match_complex as _match_complex
+from numpy import (  # noqa: F401 (non-differentiable names that ``import *`` misses)
+    False_,
+    ScalarType,
+    True_,
+    dtype,
+    dtypes,
+    exceptions,
+    index_exp,
+    little_endian,
+    mgrid,
+    ogrid,
+    s_,
+    sctypeDict,
+    typecodes,
+)
+
+# ----- Derivatives taken from an equivalent composition -----
+
+
+def _differentiate_as(numpy_function, definition):
+    """Give autograd's wrapper ``numpy_function`` the derivatives of ``definition``.
+
+    NumPy keeps computing the value; the reverse and forward rules differentiate
+    ``definition``, a composition of differentiable functions that computes the
+    same thing. Used where the wrapper must stay the one autograd calls (a
+    ufunc reached through ``__array_ufunc__``) or where NumPy's value is faster.
+    """
+
+    def vjp_maker(argnums, result, args, kwargs):
+        def vjp(cotangent):
+            pullback, _ = _make_vjp(definition, tuple(argnums))(*args, **kwargs)
+            return pullback(cotangent)
+
+        return vjp
+
+    def jvp_maker(argnums, tangents, result, args, kwargs):
+        pushforward = _make_jvp(definition, tuple(argnums))(*args, **kwargs)
+        return pushforward(tuple(tangents))[1]
+
+    _defvjp_argnums(numpy_function, vjp_maker)
+    _defjvp_argnums(numpy_function, jvp_maker)
+
+
+def _vecdot_definition(x1, x2, /, *, axis=-1):
+    return sum(conj(moveaxis(x1, axis, -1)) * moveaxis(x2, axis, -1), axis=-1)
+
+
+def _matvec_definition(x1, x2, /):
+    return sum(x1 * expand_dims(x2, -2), axis=-1)
+
+
+def _vecmat_definition(x1, x2, /):
+    return sum(expand_dims(conj(x1), -1) * x2, axis=-2)
+
+
+def _prefix_scan_product(running):
+    # A doubling (Hillis-Steele) scan along the last axis: log2(n) vectorised
+    # multiplications, exact where x has zeros, unlike ``cumsum(g * y) / x`` rules.
+    span = 1
+    while span < shape(running)[-1]:
+        running = concatenate([running[..., :span], running[..., span:] * running[..., :-span]], axis=-1)
+        span *= 2
+    return running
+
+
+def _cumulative_definition(running_total, initial):
+    """The array-API ``cumulative_*`` function of ``running_total`` (along the last axis)."""
+
+    def definition(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        axis = 0 if axis is None else axis
+        running = running_total(moveaxis(x, axis, -1))
+        if include_initial:
+            running = concatenate([_numpy.full(shape(running)[:-1] + (1,), initial), running], axis=-1)
+        return moveaxis(running, -1, axis)
+
+    return definition
+
+
+_cumulative_prod_definition = _cumulative_definition(_prefix_scan_product, 1.0)
+
+
+def _cumprod_definition(a, axis=None, dtype=None, out=None):
+    if axis is None:
+        return _cumulative_prod_definition(ravel(a), axis=0)
+    return _cumulative_prod_definition(a, axis=axis)
+
+
+_differentiate_as(vecdot, _vecdot_definition)
+_differentiate_as(matvec, _matvec_definition)
+_differentiate_as(vecmat, _vecmat_definition)
+_differentiate_as(cumulative_sum, _cumulative_definition(lambda running: cumsum(running, axis=-1), 0.0))
+_differentiate_as(cumulative_prod, _cumulative_prod_definition)
+_differentiate_as(cumprod, _cumprod_definition)
+
+# autograd gives ``astype`` (and so ``ArrayBox.astype``) a reverse rule only.
+_def_linear(astype)
+
+# Conversions and copies return their input's values: the derivative passes through.
+for _conversion in (asarray, asanyarray, ascontiguousarray, asfortranarray, copy, positive):
+    _defvjp(_conversion, lambda result, x, *args, **kwargs: lambda cotangent: cotangent)
+    _def_linear(_conversion)
+
+# ----- Joins with linear-time derivatives -----
+
+
+def _define_join_rules(join, blocks_along_axis):
+    """Reverse and forward rules for ``join(axis, *arrays)``.
+
+    ``blocks_along_axis(axis, arrays)`` gives, for each input, the index of its
+    block along ``axis`` of the result. The reverse rule cuts every requested
+    block out of one cotangent (O(k) for k inputs); the forward rule joins the
+    tangents, with zeros for inputs that carry none.
+    """
+
+    def vjp_maker(argnums, joined, args, kwargs):
+        axis, arrays = args[0] % _numpy.ndim(joined), args[1:]
+        blocks = blocks_along_axis(axis, arrays)
+        leading = (slice(None),) * axis
+
+        def vjp(cotangent):
+            return [
+                _match_complex(arrays[argnum - 1], cotangent[leading + (blocks[argnum - 1],)])
+                for argnum in argnums
+            ]
+
+        return vjp
+
+    def jvp_maker(argnums, tangents, joined, args, kwargs):
+        tangent_of = dict(zip(argnums, tangents))
+        parts = [
+            tangent_of[argnum] if argnum in tangent_of else _numpy.zeros(_numpy.shape(array), joined.dtype)
+            for argnum, array in enumerate(args[1:], start=1)
+        ]
+        return join(args[0], *parts, dtype=kwargs.get("dtype"))
+
+    _defvjp_argnums(join, vjp_maker)
+    _defjvp_argnums(join, jvp_maker)
+
+
+@_primitive
+def _concatenate(axis, *arrays, **options):
+    return _numpy.concatenate(arrays, axis=axis, **options)
+
+
+@_primitive
+def _stack(axis, *arrays, **options):
+    return _numpy.stack(arrays, axis=axis, **options)
+
+
+def _concatenated_blocks(axis, arrays):
+    ends = _numpy.cumsum([_numpy.shape(array)[axis] for array in arrays])
+    return [slice(end - _numpy.shape(array)[axis], end) for end, array in zip(ends, arrays)]
+
+
+_define_join_rules(_concatenate, _concatenated_blocks)
+_define_join_rules(_stack, lambda axis, arrays: range(len(arrays)))
+
+
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """``numpy.concatenate``, differentiable with a linear-time derivative.
+
+    ``axis=None`` flattens the arrays first, as NumPy does.
+
+    >>> concatenate([[1.0, 2.0], [3.0]]).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    if axis is None:
+        arrays, axis = [ravel(array) for array in arrays], 0
+    return _concatenate(axis, *arrays, out=out, dtype=dtype, casting=casting)
+
+
+concat = concatenate
+
+
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """``numpy.stack``, differentiable with a linear-time derivative.
+
+    >>> stack([[1.0, 2.0], [3.0, 4.0]], axis=-1).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+    return _stack(axis, *arrays, out=out, dtype=dtype, casting=casting)
+
+
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """``numpy.hstack``: join along the second axis (the first for 1-d arrays).
+
+    >>> hstack([1.0, [2.0, 3.0]]).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    arrays = [atleast_1d(array) for array in tup]
+    axis = 0 if arrays and ndim(arrays[0]) == 1 else 1
+    return concatenate(arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """``numpy.vstack``: join along the first axis, 1-d arrays as rows.
+
+    >>> vstack([[1.0, 2.0], [3.0, 4.0]]).shape
+    (2, 2)
+    """
+    return concatenate([atleast_2d(array) for array in tup], axis=0, dtype=dtype, casting=casting)
+
+
+row_stack = vstack
+
+
+def dstack(tup):
+    """``numpy.dstack``: join along the third axis.
+
+    >>> dstack([[1.0, 2.0], [3.0, 4.0]]).shape
+    (1, 2, 2)
+    """
+    return concatenate([atleast_3d(array) for array in tup], axis=2)
+
+
+def column_stack(tup):
+    """``numpy.column_stack``: 1-d arrays become columns, then join along the second axis.
+
+    >>> column_stack([[1.0, 2.0], [[3.0], [4.0]]]).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+    return concatenate([reshape(array, (-1, 1)) if ndim(array) < 2 else array for array in tup], axis=1)
+
+
+def select(condlist, choicelist, default=0):
+    """``numpy.select`` as nested :func:`where` (autograd's goes through object arrays).
+
+    >>> select([array([True, False]), array([True, True])], [1.0, 2.0], default=0.0).tolist()
+    [1.0, 2.0]
+    """
+    condlist, choicelist = list(condlist), list(choicelist)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    chosen = default
+    for condition, choice in zip(reversed(condlist), reversed(choicelist)):
+        chosen = where(condition, choice, chosen)
+    return chosen
+
+
+# ----- NumPy 2 / array-API names that are compositions -----
+
+
+def matrix_transpose(x, /):
+    """Swap the last two axes (``numpy.matrix_transpose``).
+
+    >>> matrix_transpose(ones((2, 3, 4))).shape
+    (2, 4, 3)
+    """
+    if ndim(x) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return swapaxes(x, -1, -2)
+
+
+def unstack(x, /, *, axis=0):
+    """Split ``x`` along ``axis`` into a tuple of arrays (``numpy.unstack``).
+
+    >>> [part.tolist() for part in unstack(array([[1.0, 2.0], [3.0, 4.0]]), axis=1)]
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+    moved = moveaxis(x, axis, 0)
+    return tuple(moved[index] for index in range(shape(moved)[0]))
+
+
+# ``import *`` bound these names to autograd's submodules; ``from . import`` would keep them.
+del fft, linalg, random  # noqa: F821
+from . import fft, linalg, random  # noqa: E402 (they import names defined above)

@@ -1,0 +1,177 @@
+"""Traceable ``numpy.linalg``: autograd's wrappers plus the array-API functions.
+
+NumPy 2 added to ``numpy.linalg`` the array-API names ``vector_norm``,
+``matrix_norm``, ``vecdot``, ``matrix_transpose``, ``svdvals`` and aliases of
+top-level functions with the matrix axes last (``matmul``, ``tensordot``,
+``outer``, ``cross``, ``diagonal``, ``trace``). autograd wraps them without
+derivatives; here each is a composition of differentiable functions.
+
+>>> import zygote_nb.numpy as np
+>>> from autograd import grad
+>>> grad(lambda x: np.linalg.vector_norm(x))(np.array([3.0, 4.0]))
+array([0.6, 0.8])
+"""
+
+import functools as _functools
+
+import numpy as _numpy
+
+import zygote_nb.numpy as _traced
+from autograd.numpy.linalg import *  # noqa: F403 (re-exported on purpose)
+from zygote_nb.numpy import matrix_transpose  # noqa: F401 (same function as the top-level one)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """Dot product of vectors along ``axis``, conjugating ``x1`` (``numpy.linalg.vecdot``).
+
+    >>> vecdot([[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0]).tolist()
+    [3.0, 7.0]
+    """
+    return _traced.vecdot(x1, x2, axis=axis)
+
+
+def _norm_of_last_axis(x, ord):
+    magnitudes = _traced.abs(x)
+    if ord == _traced.inf:
+        return _traced.max(magnitudes, axis=-1)
+    if ord == -_traced.inf:
+        return _traced.min(magnitudes, axis=-1)
+    if ord == 0:
+        # A count of non-zero entries: piecewise constant, so no derivative flows.
+        return _traced.sum(magnitudes != 0, axis=-1).astype(magnitudes.dtype)
+    if ord == 1:
+        return _traced.sum(magnitudes, axis=-1)
+    return _traced.sum(magnitudes**ord, axis=-1) ** (1.0 / ord)
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """The ``ord``-norm of ``x`` taken as vectors along ``axis`` (``numpy.linalg.vector_norm``).
+
+    ``axis=None`` takes the whole array as one vector; a tuple of axes takes
+    the entries along all of them as one vector.
+
+    >>> vector_norm([[3.0, 0.0], [0.0, -4.0]], axis=1, ord=1).tolist()
+    [3.0, 4.0]
+    """
+    x = _traced.asarray(x)
+    if not _traced.issubdtype(x.dtype, _traced.inexact):
+        x = x.astype(float)
+    shape, ndim = _traced.shape(x), _traced.ndim(x)
+    if axis is None:
+        reduced = tuple(range(ndim))
+    else:
+        reduced = tuple(sorted(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))))
+    kept = tuple(a for a in range(ndim) if a not in reduced)
+    vectors = _traced.reshape(_traced.transpose(x, kept + reduced), tuple(shape[a] for a in kept) + (-1,))
+    norms = _norm_of_last_axis(vectors, ord)
+    if keepdims:
+        norms = _traced.reshape(norms, tuple(1 if a in reduced else shape[a] for a in range(ndim)))
+    return norms
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """The ``ord``-norm of the matrices in the last two axes (``numpy.linalg.matrix_norm``).
+
+    ``ord`` is ``"fro"``, ``"nuc"``, ``1``, ``-1``, ``2``, ``-2``, ``inf`` or ``-inf``.
+
+    >>> float(matrix_norm([[1.0, -2.0], [3.0, 4.0]], ord=1))
+    6.0
+    """
+    x = _traced.asarray(x)
+    if ord in ("fro", None):
+        norms = vector_norm(x, axis=(-2, -1))
+    elif ord == "nuc":
+        norms = _traced.sum(svdvals(x), axis=-1)
+    elif ord in (2, -2):
+        singular_values = svdvals(x)
+        norms = singular_values[..., 0] if ord == 2 else singular_values[..., -1]
+    elif ord in (1, -1, _traced.inf, -_traced.inf):
+        # 1-norms sum down the columns, inf-norms along the rows.
+        sums = _traced.sum(_traced.abs(x), axis=-2 if ord in (1, -1) else -1)
+        norms = _traced.max(sums, axis=-1) if ord > 0 else _traced.min(sums, axis=-1)
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices.")
+    if keepdims:
+        norms = norms[..., None, None]
+    return norms
+
+
+def svdvals(x, /):
+    """Singular values of the matrices in the last two axes, largest first.
+
+    >>> svdvals([[3.0, 0.0], [0.0, -4.0]]).tolist()
+    [4.0, 3.0]
+    """
+    return svd(x, compute_uv=False)  # noqa: F405 (autograd's svd)
+
+
+def matmul(x1, x2, /):
+    """``numpy.linalg.matmul``: the same as :func:`zygote_nb.numpy.matmul`.
+
+    >>> matmul([[1.0, 2.0]], [[3.0], [4.0]]).tolist()
+    [[11.0]]
+    """
+    return _traced.matmul(x1, x2)
+
+
+def multi_dot(arrays):
+    """Chained matrix products ``arrays[0] @ arrays[1] @ ...`` (``numpy.linalg.multi_dot``).
+
+    A 1-d first or last array acts as a row or column vector, as in NumPy.
+    Unlike NumPy, the product is taken left to right, not in the cheapest order.
+
+    >>> multi_dot([[1.0, 2.0], [[1.0, 0.0], [0.0, 2.0]], [1.0, 1.0]]).tolist()
+    5.0
+    """
+    return _functools.reduce(_traced.dot, arrays)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    """``numpy.linalg.tensordot``: the same as :func:`zygote_nb.numpy.tensordot`.
+
+    >>> float(tensordot([[1.0, 2.0]], [[3.0, 4.0]]))
+    11.0
+    """
+    return _traced.tensordot(x1, x2, axes=axes)
+
+
+def outer(x1, x2, /):
+    """Outer product of two vectors (``numpy.linalg.outer``).
+
+    >>> outer([1.0, 2.0], [3.0, 4.0]).tolist()
+    [[3.0, 4.0], [6.0, 8.0]]
+    """
+    if _traced.ndim(x1) != 1 or _traced.ndim(x2) != 1:
+        raise ValueError("Input arrays must be one-dimensional")
+    return _traced.outer(x1, x2)
+
+
+def cross(x1, x2, /, *, axis=-1):
+    """Cross product of 3-vectors along ``axis`` (``numpy.linalg.cross``).
+
+    >>> cross([1.0, 0.0, 0.0], [0.0, 1.0, 0.0]).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    if _traced.shape(x1)[axis] != 3 or _traced.shape(x2)[axis] != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
+    return _traced.cross(x1, x2, axis=axis)
+
+
+def diagonal(x, /, *, offset=0):
+    """Diagonals of the matrices in the last two axes (``numpy.linalg.diagonal``).
+
+    >>> diagonal([[1.0, 2.0], [3.0, 4.0]], offset=1).tolist()
+    [2.0]
+    """
+    # Fancy indexing, because autograd's rule for ``diagonal`` handles offset 0 only.
+    rows, columns = _numpy.nonzero(_numpy.eye(*_traced.shape(x)[-2:], k=offset, dtype=bool))
+    return _traced.asarray(x)[..., rows, columns]
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """Traces of the matrices in the last two axes (``numpy.linalg.trace``).
+
+    >>> float(trace([[1.0, 2.0], [3.0, 4.0]]))
+    5.0
+    """
+    return _traced.sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)

@@ -5,6 +5,7 @@
 (0.5, -0.25)
 """
 
+from . import dispatch  # noqa: F401  (plain NumPy calls on traced values use traced NumPy)
 from . import forward_rules  # noqa: F401  (registers the forward-mode rules autograd lacks)
 from .errors import DifferentiationError
 from .gradients import gradient, withgradient

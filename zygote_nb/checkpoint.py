@@ -121,7 +121,7 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     True
     """
     if not callable(f):
-        raise TypeError(f"checkpointed(f, *xs) needs a function as its first argument, got {type(f).__name__}: "
+        raise TypeError(f"checkpointed(f, *xs) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. checkpointed(lambda W, h: np.tanh(W @ h), W, h)")
     leaves, trees = [], []
     for x in xs:

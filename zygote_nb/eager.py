@@ -127,7 +127,7 @@ def eager_update(state: Any, model: Any, update: Callable) -> Any:
            [-0.5,  0. ]])
     """
     if not callable(update):
-        raise TypeError(f"eager_update(state, model, update) needs a function as update, got {type(update).__name__}: "
+        raise TypeError(f"eager_update(state, model, update) needs a function as update, got {type(getval(update)).__name__}: "
                         f"pass e.g. zygote_nb.optimisers.update")
     _require_matching_state(state, model, "model")
     leaves, tree = structure.flatten(model)

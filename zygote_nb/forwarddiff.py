@@ -96,7 +96,7 @@ def forwarddiff(f: Callable, x: Any, chunk_threshold: int = DEFAULT_CHUNK_THRESH
     (array([3., 2.]),)
     """
     if not callable(f):
-        raise TypeError(f"forwarddiff(f, x) needs a function as its first argument, got {type(f).__name__}: "
+        raise TypeError(f"forwarddiff(f, x) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. forwarddiff(lambda x: x**2, x)")
     raw = getval(x)
     if isinstance(raw, (bool, numpy.bool_)) or not isinstance(raw, (int, float, numpy.ndarray, numpy.generic)):

@@ -2,8 +2,9 @@
 
 ``hook(fn, x)`` returns ``x``; in the backward pass the cotangent that reaches
 this use of ``x`` becomes ``fn(cotangent)``, and a ``fn`` that returns
-``None`` drops it.  Hooks compose (``hook(f, hook(g, x))`` applies ``g`` then
-``f``) and keep working inside ``jacobian``, ``hessian`` and ``checkpointed``.
+``None`` drops it.  Hooks compose: the backward pass meets the outer one first,
+so ``hook(f, hook(g, x))`` passes ``g(f(gradient))`` back to ``x``.  They keep
+working inside ``jacobian``, ``hessian`` and ``checkpointed``.
 
 >>> from zygote_nb.gradients import gradient
 >>> gradient(lambda a, b: hook(lambda g: -g, a) * b, 2.0, 3.0)
@@ -77,7 +78,7 @@ def hook(fn: Callable, x: Any) -> Any:
     if not callable(fn):
         raise TypeError(
             f"hook(fn, x) needs a function of the gradient as its first argument, got "
-            f"{type(fn).__name__}: pass the function first, e.g. hook(lambda g: 2 * g, x)")
+            f"{type(getval(fn)).__name__}: pass the function first, e.g. hook(lambda g: 2 * g, x)")
     return _hooked(x, _Hook(fn, x._value if isbox(x) else None))
 
 

@@ -4,7 +4,7 @@
 >>> gradient(lambda a, b: np.sum(a * b), np.array([1.0, 2.0]), 3)
 (array([3., 3.]), 3.0)
 >>> withgradient(lambda x: (np.sum(1 / x), 1 / x), np.array([1.0, 2.0, 4.0]))
-WithGradient(val=(np.float64(1.75), array([1.  , 0.5 , 0.25])), grad=(array([-1.    , -0.25  , -0.0625]),))
+WithGradient(val=(1.75, array([1.  , 0.5 , 0.25])), grad=(array([-1.    , -0.25  , -0.0625]),))
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ output does not depend on it).
 >>> import zygote_nb.numpy as np
 >>> value, back = pullback(lambda x, y: np.sum(x * y), np.array([1.0, 2.0]), 3.0)
 >>> value
-np.float64(9.0)
+9.0
 >>> back(1.0)
 (array([3., 3.]), 3.0)
 """
@@ -222,7 +222,11 @@ def _traceable(leaf: Any) -> Any:
 
 
 def _unbox(value: Any, level: int) -> Any:
-    return value._value if isbox(value) and value._trace == level else value
+    """The plain output value; NumPy's double-precision scalars shown as the Python numbers they equal."""
+    value = value._value if isbox(value) and value._trace == level else value
+    if isinstance(value, (numpy.float64, numpy.complex128)):
+        return value.item()
+    return value
 
 
 def _as_gradient_of(leaf: Any, gradient: Any) -> Any:

@@ -72,11 +72,11 @@ class Tree:
 
     def rebuild(self, leaves: list) -> Any:
         """The argument with its leaves replaced, in order, by ``leaves``."""
-        return self._build(iter(leaves), lambda tree: tree.static_value, self._container)
+        return self._build(iter(leaves), lambda tree: tree.static_value, Tree._container)
 
     def gradient(self, leaf_gradients: list) -> Any:
         """The gradient structure: ``None`` for static parts and for containers of only ``None``."""
-        return self._build(iter(leaf_gradients), lambda tree: None, self._gradient_container)
+        return self._build(iter(leaf_gradients), lambda tree: None, Tree._gradient_container)
 
     def leaves_of(self, value: Any) -> list:
         """The leaves of ``value`` laid out as this tree's leaves; ``None`` fills a part given as ``None``."""
@@ -94,7 +94,7 @@ class Tree:
             return next(leaves)
         if self.kind == "static":
             return static(self)
-        return container([child._build(leaves, static, container) for child in self.children])
+        return container(self, [child._build(leaves, static, container) for child in self.children])
 
     def _container(self, items: list) -> Any:
         if self.kind == "dict":

@@ -13,7 +13,7 @@ ones applied to that function, with the answer keyed by parameter in a
 >>> w = numpy.array([3.0])
 >>> value, back = implicit_pullback(lambda: np.sum(w**2), Params([w]))
 >>> value, back(1.0)[w]
-(np.float64(9.0), array([6.]))
+(9.0, array([6.]))
 """
 
 from .gradients import WithGradient, withgradient

@@ -72,7 +72,7 @@ def implicit_withgradient(loss, params):
     >>> w = numpy.array([3.0])
     >>> res = implicit_withgradient(lambda: np.sum(w**2), Params([w]))
     >>> res.val, res.grad[w]
-    (np.float64(9.0), array([6.]))
+    (9.0, array([6.]))
     """
     params, explicit = _as_explicit(loss, params)
     value, gradients = withgradient(explicit, *params)

@@ -51,7 +51,7 @@ def _jacobian_columns(f: Callable, x: Any, chunk_threshold: int, level: int) -> 
             basis = numpy.zeros(size)
             basis[index] = 1.0
             tangent = basis.reshape(numpy.shape(getval(x))) if numpy.ndim(getval(x)) else basis[0]
-            output, column = jvp(f, x, tangent)
+            _, column = jvp(f, x, tangent)
             columns.append(traced_numpy.ravel(_below_level(column, level)))
     return columns
 

@@ -1,9 +1,12 @@
 """Second derivatives: ``hessian`` (forward over reverse), ``hessian_reverse`` and ``diaghessian``.
 
 Each is a short composition of :func:`~zygote_nb.gradients.gradient` with a
-second differentiation: forward mode (:func:`~zygote_nb.forward.jvp`) pushes
-one basis tangent per column through the gradient, or reverse mode takes the
-:func:`~zygote_nb.jacobians.jacobian` of the gradient.
+second differentiation: forward mode pushes basis tangents through the
+gradient, or reverse mode takes the Jacobian of the gradient.  By default the
+engine (:mod:`zygote_nb.engine`) records ``x ↦ gradient(f, x)`` once and sweeps
+all basis vectors through that recording as one batch; ``engine="loop"``
+pushes one tangent per column with :func:`~zygote_nb.forward.jvp` (or takes
+the row-by-row :func:`~zygote_nb.jacobians.jacobian`), re-tracing each time.
 
 >>> import zygote_nb.numpy as np
 >>> hessian(lambda x: x[0] * x[1], np.array([0.3, 0.7]))
@@ -21,10 +24,11 @@ import numpy
 from autograd.tracer import getval
 
 from . import checks, structure
+from .engine import can_batch, hessian_diagonal, jacobian_matrices, record
 from .errors import explained_errors
 from .forward import jvp
 from .gradients import gradient
-from .jacobians import jacobian
+from .jacobians import jacobian, require_engine
 from .progress import progress_bar
 from .pullback import pullback
 
@@ -35,6 +39,30 @@ def _require_scalar_function(operator_name: str, f: Callable, args: tuple) -> No
     checks.require_callable(operator_name, f)
     value, _ = pullback(f, *args)
     checks.require_real_scalar(operator_name, value, SCALAR_HINT)
+
+
+def _gradient_function(operator_name: str, f: Callable, args: tuple, position: int) -> Callable:
+    """``point ↦ ∂f/∂args[position]`` at ``point``, checking on the way that ``f`` is a real scalar."""
+
+    def gradient_at(point):
+        moved = args[:position] + (point,) + args[position + 1:]
+        value, back = pullback(f, *moved)
+        checks.require_real_scalar(operator_name, value, SCALAR_HINT)
+        return back(1.0)[position]
+
+    return gradient_at
+
+
+def _batched_hessian(operator_name: str, f: Callable, x: Any, mode: str, memory_budget, progress: bool):
+    """The Hessian from the engine, or ``None`` where the engine does not apply (see ``can_batch``)."""
+    recording = record(_gradient_function(operator_name, f, (x,), 0), x)
+    if not can_batch(recording):
+        return None
+    size = numpy.size(getval(x))
+    if not recording.ends:
+        return numpy.zeros((size, size))
+    return jacobian_matrices(recording, 1, mode=mode, memory_budget=memory_budget, progress=progress,
+                             operator_name=operator_name)[0]
 
 
 def _basis(x: Any, index: int) -> Any:
@@ -48,11 +76,14 @@ def _as_result(x: Any, H: numpy.ndarray) -> Any:
     return H if isinstance(getval(x), numpy.ndarray) else float(H[0, 0])
 
 
-def hessian(f: Callable, x: Any, progress: bool = False) -> Any:
+def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched",
+            memory_budget: int | None = None) -> Any:
     """The Hessian ``H[i, j] = ∂²f/∂x[i]∂x[j]`` over C-order ``x.ravel()``, forward over reverse.
 
     ``x`` is a number (the result is a number) or an array (a square matrix);
     ``f(x)`` must be a real number.  Equal to :func:`hessian_reverse`.
+    ``engine``, ``memory_budget`` and ``progress`` are as for
+    :func:`~zygote_nb.jacobians.jacobian`.
 
     >>> import zygote_nb.numpy as np
     >>> hessian(lambda x: np.sum(x**3), np.array([[1, 2], [3, 4]]))
@@ -61,7 +92,12 @@ def hessian(f: Callable, x: Any, progress: bool = False) -> Any:
            [ 0.,  0., 18.,  0.],
            [ 0.,  0.,  0., 24.]])
     """
+    require_engine("hessian", engine)
     with explained_errors():
+        if engine == "batched":
+            H = _batched_hessian("hessian", f, x, "forward", memory_budget, progress)
+            if H is not None:
+                return _as_result(x, H)
         _require_scalar_function("hessian", f, (x,))
         size = numpy.size(getval(x))
         H = numpy.zeros((size, size))
@@ -72,7 +108,8 @@ def hessian(f: Callable, x: Any, progress: bool = False) -> Any:
         return _as_result(x, H)
 
 
-def hessian_reverse(f: Callable, x: Any, progress: bool = False) -> Any:
+def hessian_reverse(f: Callable, x: Any, progress: bool = False, engine: str = "batched",
+                    memory_budget: int | None = None) -> Any:
     """The Hessian computed reverse over reverse: the :func:`jacobian` of the gradient.
 
     >>> import zygote_nb.numpy as np
@@ -80,13 +117,19 @@ def hessian_reverse(f: Callable, x: Any, progress: bool = False) -> Any:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    require_engine("hessian_reverse", engine)
     with explained_errors():
+        if engine == "batched":
+            H = _batched_hessian("hessian_reverse", f, x, "reverse", memory_budget, progress)
+            if H is not None:
+                return _as_result(x, H)
         _require_scalar_function("hessian_reverse", f, (x,))
-        H = jacobian(lambda point: gradient(f, point)[0], x, progress=progress)[0]
+        H = jacobian(lambda point: gradient(f, point)[0], x, progress=progress, engine="loop")[0]
         return _as_result(x, numpy.atleast_2d(H))
 
 
-def diaghessian(f: Callable, *args: Any, progress: bool = False) -> tuple:
+def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",
+                memory_budget: int | None = None) -> tuple:
     """The diagonal of the Hessian for each argument, in the argument's shape.
 
     ``h[i] = ∂²y/∂x[i]²`` for each number or array argument ``x``; other
@@ -99,6 +142,7 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False) -> tuple:
     >>> [round(h, 2) for h in diaghessian(np.arctan2, 1, 2)]
     [-0.16, 0.16]
     """
+    require_engine("diaghessian", engine)
     with explained_errors():
         _require_scalar_function("diaghessian", f, args)
         diagonals = []
@@ -106,11 +150,13 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False) -> tuple:
             if not structure.is_differentiable(x):
                 diagonals.append(None)
                 continue
-
-            def gradient_at(point, position=position):
-                moved = args[:position] + (point,) + args[position + 1:]
-                return gradient(f, *moved)[position]
-
+            if engine == "batched":
+                recording = record(_gradient_function("diaghessian", f, args, position), x)
+                if can_batch(recording):
+                    diagonal = hessian_diagonal(recording, memory_budget, progress)
+                    diagonals.append(diagonal if isinstance(getval(x), numpy.ndarray) else float(diagonal))
+                    continue
+            gradient_at = _gradient_function("diaghessian", f, args, position)
             diagonal = numpy.zeros(numpy.shape(x))
             for i in progress_bar(range(numpy.size(x)), enabled=progress, description="diaghessian"):
                 _, column = jvp(gradient_at, x, _basis(x, i))

@@ -1,7 +1,12 @@
-"""``jacobian`` and ``withjacobian``: one pullback, one backward pass per output element.
+"""``jacobian`` and ``withjacobian``: one recording, then all rows at once.
 
 Rows follow the output in C order, columns the argument in C order:
 ``J[k, i] = ∂ y.ravel()[k] / ∂ a.ravel()[i]``.
+
+By default the vectorised engine (:mod:`zygote_nb.engine`) sweeps every basis
+vector through the recorded graph as one batch, in forward or reverse mode;
+``engine="loop"`` runs one backward pass per output element instead, the
+textbook definition that the engine is tested against.
 
 >>> import zygote_nb.numpy as np
 >>> jacobian(lambda a: 100 * a[:3] ** 2, np.arange(1, 8))[0]
@@ -18,9 +23,12 @@ import numpy
 from autograd.tracer import getval
 
 from . import checks, structure
+from .engine import can_batch, jacobian_matrices, record
 from .errors import explained_errors
+from .params import Params
 from .progress import progress_bar
-from .pullback import pullback
+
+ENGINES = ("batched", "loop")
 
 
 class WithJacobian(NamedTuple):
@@ -53,7 +61,8 @@ def assemble(rows: list, args: tuple, output_size: int) -> tuple:
     return tuple(jacobians)
 
 
-def withjacobian(f: Callable, *args: Any, progress: bool = False) -> WithJacobian:
+def withjacobian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",
+                 memory_budget: int | None = None) -> WithJacobian:
     """Return ``(val, grad)``: ``f(*args)`` and its :func:`jacobian` tuple.
 
     >>> import zygote_nb.numpy as np
@@ -61,29 +70,75 @@ def withjacobian(f: Callable, *args: Any, progress: bool = False) -> WithJacobia
     WithJacobian(val=array([1., 3., 6.]), grad=(array([[1., 0., 0.],
            [1., 1., 0.],
            [1., 1., 1.]]),))
+
+    ``withjacobian(loss, ps)`` with a :class:`~zygote_nb.params.Params` gives
+    ``grad`` as :class:`~zygote_nb.params.Grads` of Jacobians.
     """
+    if len(args) == 1 and isinstance(args[0], Params):
+        from .implicit import implicit_withjacobian
+
+        return implicit_withjacobian(f, args[0], progress=progress)
     checks.require_callable("withjacobian", f)
+    require_engine("withjacobian", engine)
     with explained_errors():
-        value, back = pullback(f, *args)
-        checks.require_real_array("jacobian", value)
-        output_shape = numpy.shape(value)
-        output_size = int(numpy.prod(output_shape))
-        rows = []
-        for k in progress_bar(range(output_size), enabled=progress, description="jacobian rows"):
-            seed = numpy.zeros(output_size)
-            seed[k] = 1.0
-            rows.append(back(seed.reshape(output_shape) if output_shape else seed[0]))
-        return WithJacobian(value, assemble(rows, args, output_size))
+        recording = record(f, *args)
+        checks.require_real_array("jacobian", recording.value)
+        if engine == "batched" and can_batch(recording):
+            matrices = jacobian_matrices(recording, len(args), memory_budget=memory_budget, progress=progress)
+            return WithJacobian(recording.value, shaped(matrices, args, _size_of(recording.value)))
+        return WithJacobian(recording.value, _row_by_row(recording, args, progress))
 
 
-def jacobian(f: Callable, *args: Any, progress: bool = False) -> tuple:
+def require_engine(operator_name: str, engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"{operator_name} got engine={engine!r}: use engine=\"batched\" (the default) or "
+                         f"engine=\"loop\" (one pass per row)")
+
+
+def _size_of(value: Any) -> int:
+    return int(numpy.prod(numpy.shape(value)))
+
+
+def shaped(matrices: dict, args: tuple, size: int) -> tuple:
+    """The engine's ``{position: matrix}`` as the Jacobian tuple: ``None`` for non-array arguments."""
+    jacobians = []
+    for position, arg in enumerate(args):
+        if position not in matrices:
+            jacobians.append(None)
+            continue
+        dtype = numpy.result_type(float, getval(arg))
+        jacobians.append(matrices[position].astype(dtype, copy=False).reshape(jacobian_shape(size, arg)))
+    return tuple(jacobians)
+
+
+def _row_by_row(recording, args: tuple, progress: bool) -> tuple:
+    """One backward pass per output element, seeded with that element's basis vector."""
+    output_shape = numpy.shape(recording.value)
+    size = _size_of(recording.value)
+    rows = []
+    for k in progress_bar(range(size), enabled=progress, description="jacobian rows"):
+        seed = numpy.zeros(size)
+        seed[k] = 1.0
+        rows.append(recording.back(seed.reshape(output_shape) if output_shape else seed[0]))
+    return assemble(rows, args, size)
+
+
+def jacobian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",
+             memory_budget: int | None = None) -> tuple:
     """The Jacobian of ``f(*args)`` with respect to each number or array argument.
 
     For an array ``a`` the matrix ``J[k, i] = ∂y[k]/∂a[i]`` over C-order
     ``ravel`` of ``y`` and ``a``; for a scalar argument the vector ``J[k]``; a
     scalar output gives one row.  Any other argument (a string, a tuple, ...)
-    gives ``None``, even where :func:`gradient` would work.  ``progress=True``
-    shows a progress bar over the backward passes.
+    gives ``None``, even where :func:`gradient` would work.
+
+    ``engine="batched"`` (the default) computes all rows in one sweep of the
+    recorded graph (forward mode when the inputs are fewer than the outputs),
+    in chunks that fit ``memory_budget`` bytes (default: half the available
+    memory); a result that alone exceeds the budget raises
+    :class:`~zygote_nb.engine.MemoryBudgetError` before anything is
+    allocated.  ``engine="loop"`` runs one backward pass per output element.
+    ``progress=True`` shows a progress bar (over chunks, or over rows).
 
     >>> import zygote_nb.numpy as np
     >>> jacobian(lambda a, x: a**2 * x, np.array([1.0, 2.0, 3.0]), 1.0)
@@ -94,4 +149,4 @@ def jacobian(f: Callable, *args: Any, progress: bool = False) -> tuple:
     True
     """
     checks.require_callable("jacobian", f)
-    return withjacobian(f, *args, progress=progress).grad
+    return withjacobian(f, *args, progress=progress, engine=engine, memory_budget=memory_budget).grad

@@ -1,0 +1,164 @@
+"""Whole Jacobians, Hessians and Hessian diagonals from one recording and batched sweeps.
+
+These are the batched counterparts of the row-by-row loops in
+:mod:`zygote_nb.jacobians` and :mod:`zygote_nb.hessians`; those modules pick
+between the two (``engine="batched"`` or ``"loop"``).
+
+>>> import numpy, autograd.numpy as anp
+>>> from zygote_nb.engine.recording import record
+>>> jacobian_matrices(record(lambda x: anp.cumsum(x), numpy.ones(3)), 1)
+{0: array([[1., 0., 0.],
+       [1., 1., 0.],
+       [1., 1., 1.]])}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+from autograd.tracer import getval, trace_stack
+
+from .. import structure
+from ..progress import progress_bar
+from .batch import ScaledIdentity, identity
+from .memory import FLOAT_BYTES, budget_or_default, chunk_ranges, require_fits
+from .passes import pull_back, push_forward
+from .recording import Recording
+from .rules import TANGENT_RULES, value_shape
+
+
+def can_batch(recording: Recording) -> bool:
+    """Whether the batched engine applies: real values only, and no differentiation running around it.
+
+    Inside an enclosing trace (a derivative of a derivative) the loop path
+    stays traceable, which the batch rules (plain NumPy) are not; complex
+    values keep autograd's own conventions by taking the loop path too.
+    """
+    if trace_stack.top >= 0:
+        return False
+    values = [getval(leaf) for leaf in recording.leaves] + [node.value for node in recording.nodes()]
+    return not any(_is_complex(value) for value in values)
+
+
+def _is_complex(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_is_complex(part) for part in value)
+    vector_space = getattr(value, "vs", None)
+    if vector_space is not None:
+        return bool(getattr(vector_space, "iscomplex", False))
+    return numpy.iscomplexobj(value)
+
+
+def _targets(recording: Recording, argument_count: int) -> dict:
+    """``{position: leaf index}`` for the arguments that get a Jacobian (numbers and arrays)."""
+    targets = {}
+    for position in range(argument_count):
+        leaf = recording.argument_leaf(position)
+        if leaf is not None and structure.is_differentiable(recording.leaves[leaf]):
+            targets[position] = leaf
+    return targets
+
+
+def _bytes_per_row(order: list, *extra_sizes: int) -> int:
+    """A bound on the memory one row of a batch needs: a batch entry for every node and the ends."""
+    sizes = [int(numpy.prod(_shape_of(node.value))) for node in order]
+    return FLOAT_BYTES * (sum(sizes) + sum(extra_sizes))
+
+
+def _shape_of(value: Any) -> tuple:
+    if isinstance(value, (tuple, list)):
+        return (sum(int(numpy.prod(_shape_of(part))) for part in value),)
+    return value_shape(value)
+
+
+def _write_rows(matrix: numpy.ndarray, batch: Any, start: int, stop: int) -> None:
+    """Rows ``start..stop-1`` of ``matrix`` (one row per batch entry, flattened).
+
+    A forward-mode batch fills columns: pass the transposed matrix.  A scaled
+    identity only ever reaches an output of the root's own shape, so its
+    entries sit on the diagonal either way.
+    """
+    if isinstance(batch, ScaledIdentity):
+        matrix[numpy.arange(start, stop), numpy.arange(start, stop)] = batch.diagonal()
+    elif batch is not None:
+        matrix[start:stop] = numpy.reshape(batch, (stop - start, -1))
+
+
+def _forward_is_safe(order: list, roots: list) -> bool:
+    """Forward mode gives what reverse mode would only when every primitive is a plain differentiable one.
+
+    A ``hook`` or ``showgrad`` acts in the backward pass; a graph holding one
+    is swept in reverse mode, where its own VJP runs.
+    """
+    root_set = set(roots)
+    return all(node.fun in TANGENT_RULES for node in order if node not in root_set)
+
+
+def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "auto",
+                      memory_budget: int | None = None, progress: bool = False,
+                      operator_name: str = "jacobian") -> dict:
+    """``{position: J}`` with ``J[k, i] = ∂ vec(y)[k] / ∂ vec(args[position])[i]``, for each number/array argument.
+
+    ``mode`` is ``"forward"`` (one tangent per input element), ``"reverse"``
+    (one cotangent per output element) or ``"auto"``: forward mode when the
+    inputs are fewer than the outputs and every primitive has a batch rule.
+    """
+    budget = budget_or_default(memory_budget)
+    output_shape = numpy.shape(recording.value)
+    output_size = int(numpy.prod(output_shape))
+    targets = _targets(recording, argument_count)
+    input_sizes = {position: int(numpy.size(getval(recording.leaves[leaf]))) for position, leaf in targets.items()}
+    total_inputs = sum(input_sizes.values())
+    require_fits(operator_name, (output_size, total_inputs), budget)
+    jacobians = {position: numpy.zeros((output_size, size)) for position, size in input_sizes.items()}
+    ends = [node for _, node in recording.ends]
+    if not ends or not targets:
+        return jacobians
+    (end,) = ends
+    order = recording.nodes()
+    room = max(budget - FLOAT_BYTES * output_size * total_inputs, 0)
+    if mode == "auto":
+        mode = "forward" if total_inputs < output_size and _forward_is_safe(order, recording.roots) else "reverse"
+    if mode == "forward":
+        for position, leaf in targets.items():
+            root = recording.roots[leaf]
+            shape = numpy.shape(getval(recording.leaves[leaf]))
+            chunks = chunk_ranges(input_sizes[position], _bytes_per_row(order, output_size), room)
+            for start, stop in progress_bar(chunks, enabled=progress, description=f"{operator_name} chunks"):
+                tangent = push_forward(order, {root: identity(shape, start, stop)}, [end], stop - start).get(end)
+                _write_rows(jacobians[position].T, tangent, start, stop)
+        return jacobians
+    chunks = chunk_ranges(output_size, _bytes_per_row(order, total_inputs), room)
+    for start, stop in progress_bar(chunks, enabled=progress, description=f"{operator_name} chunks"):
+        with recording.trace.backward_pass():
+            gradients = pull_back(order, {end: identity(output_shape, start, stop)}, recording.roots, stop - start)
+        for position, leaf in targets.items():
+            _write_rows(jacobians[position], gradients[leaf], start, stop)
+    return jacobians
+
+
+def hessian_diagonal(recording: Recording, memory_budget: int | None = None, progress: bool = False) -> numpy.ndarray:
+    """``h[i] = ∂ g[i] / ∂ x[i]`` for the recorded gradient ``g`` of the one argument ``x``, in ``x``'s shape.
+
+    Forward mode, one tangent per element; when the tangents stay a scaled
+    identity through every primitive (an elementwise function), one sweep of
+    vectors gives the whole diagonal.
+    """
+    x = getval(recording.leaves[0])
+    shape = numpy.shape(x)
+    diagonal = numpy.zeros(int(numpy.prod(shape)))
+    ends = [node for _, node in recording.ends]
+    if not ends:
+        return diagonal.reshape(shape)
+    (end,) = ends
+    order = recording.nodes()
+    chunks = chunk_ranges(diagonal.size, _bytes_per_row(order, diagonal.size), budget_or_default(memory_budget))
+    for start, stop in progress_bar(chunks, enabled=progress, description="diaghessian chunks"):
+        tangent = push_forward(order, {recording.roots[0]: identity(shape, start, stop)}, [end], stop - start).get(end)
+        if isinstance(tangent, ScaledIdentity):
+            diagonal[start:stop] = tangent.diagonal()
+        elif tangent is not None:
+            rows = numpy.reshape(tangent, (stop - start, -1))
+            diagonal[start:stop] = rows[numpy.arange(stop - start), numpy.arange(start, stop)]
+    return diagonal.reshape(shape)

@@ -1,0 +1,64 @@
+"""How much memory a derivative may take, and how to split its batch to stay within it.
+
+The budget defaults to half the memory the system reports as available.  A
+result that alone would exceed it is refused before anything is allocated;
+a batch of rows that would not fit is pushed through in chunks.
+
+>>> chunk_ranges(10, bytes_per_row=100, budget=450)
+[(0, 4), (4, 8), (8, 10)]
+>>> require_fits("jacobian", (1000, 1000), budget=10**6)
+Traceback (most recent call last):
+...
+zygote_nb.engine.memory.MemoryBudgetError: jacobian needs 8.0 MB for its result of shape (1000, 1000), more than the memory budget of 1.0 MB: differentiate a smaller part of the function, or pass a larger memory_budget= (in bytes)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+FLOAT_BYTES = 8
+
+
+class MemoryBudgetError(MemoryError):
+    """A derivative whose result alone would not fit in the memory budget."""
+
+
+def available_memory() -> int:
+    """Bytes the system can still hand out: ``MemAvailable`` from /proc/meminfo, else free pages."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def budget_or_default(budget: int | None) -> int:
+    """``budget`` in bytes, or half the available memory when it is ``None``."""
+    return available_memory() // 2 if budget is None else int(budget)
+
+
+def readable(size: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def require_fits(operator_name: str, shape: tuple, budget: int, itemsize: int = FLOAT_BYTES) -> None:
+    """Raise :class:`MemoryBudgetError` if an array of ``shape`` would exceed ``budget`` bytes."""
+    size = math.prod(shape) * itemsize
+    if size > budget:
+        raise MemoryBudgetError(
+            f"{operator_name} needs {readable(size)} for its result of shape {tuple(shape)}, more than the "
+            f"memory budget of {readable(budget)}: differentiate a smaller part of the function, or pass a "
+            f"larger memory_budget= (in bytes)")
+
+
+def chunk_ranges(rows: int, bytes_per_row: int, budget: int) -> list[tuple[int, int]]:
+    """Split ``rows`` into consecutive ``(start, stop)`` ranges of at most ``budget`` bytes each (one row at least)."""
+    per_chunk = max(1, budget // max(1, bytes_per_row))
+    return [(start, min(start + per_chunk, rows)) for start in range(0, rows, per_chunk)]

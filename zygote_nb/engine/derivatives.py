@@ -25,7 +25,7 @@ from .batch import ScaledIdentity, identity
 from .memory import FLOAT_BYTES, budget_or_default, chunk_ranges, require_fits
 from .passes import pull_back, push_forward
 from .recording import Recording
-from .rules import TANGENT_RULES, value_shape
+from .rules import TANGENT_RULES
 
 
 def can_batch(recording: Recording) -> bool:
@@ -62,14 +62,17 @@ def _targets(recording: Recording, argument_count: int) -> dict:
 
 def _bytes_per_row(order: list, *extra_sizes: int) -> int:
     """A bound on the memory one row of a batch needs: a batch entry for every node and the ends."""
-    sizes = [int(numpy.prod(_shape_of(node.value))) for node in order]
-    return FLOAT_BYTES * (sum(sizes) + sum(extra_sizes))
+    return FLOAT_BYTES * (sum(_size_of(node.value) for node in order) + sum(extra_sizes))
 
 
-def _shape_of(value: Any) -> tuple:
+def _size_of(value: Any) -> int:
+    """How many numbers a recorded value holds (tuples summed; a sparse value counts its whole space)."""
+    vector_space = getattr(value, "vs", None)
+    if vector_space is not None:
+        return int(vector_space.size)
     if isinstance(value, (tuple, list)):
-        return (sum(int(numpy.prod(_shape_of(part))) for part in value),)
-    return value_shape(value)
+        return sum(_size_of(part) for part in value)
+    return int(numpy.size(value))
 
 
 def _write_rows(matrix: numpy.ndarray, batch: Any, start: int, stop: int) -> None:

@@ -125,12 +125,13 @@ def _as_dense(value: Any) -> Any:
 def _stack(rows: list, like: Any) -> Any:
     """One batch from per-row results (``None`` rows are zeros) for a value shaped like ``like``."""
     rows = [_as_dense(row) for row in rows]
-    if all(row is None for row in rows):
+    sample = next((row for row in rows if row is not None), None)
+    if sample is None:
         return None
-    if isinstance(like, (tuple, list)):
-        return tuple(_stack([None if row is None else row[k] for row in rows], part) for k, part in enumerate(like))
+    if isinstance(sample, (tuple, list)):
+        parts = like if isinstance(like, (tuple, list)) else sample
+        return tuple(_stack([None if row is None else row[k] for row in rows], parts[k]) for k in range(len(sample)))
     shape = value_shape(like)
-    sample = next(row for row in rows if row is not None)
-    dtype = numpy.result_type(float, sample)
+    dtype = numpy.result_type(float, numpy.asarray(sample))
     return numpy.stack([numpy.zeros(shape, dtype) if row is None else numpy.reshape(numpy.asarray(row, dtype), shape)
                         for row in rows])

@@ -37,11 +37,12 @@ from typing import Any, Callable
 
 import autograd.numpy as anp
 import autograd.numpy.linalg as alinalg
-from autograd.numpy import numpy_wrapper
+from autograd.numpy import _original_where, numpy_wrapper
 import numpy
 from autograd.core import VSpace, sparse_add
 from autograd.numpy.numpy_boxes import ArrayBox
-from autograd.numpy.numpy_vjps import untake
+from autograd.numpy.numpy_vjps import (dot_adjoint_0, dot_adjoint_1, tensordot_adjoint_0, tensordot_adjoint_1,
+                                        untake)
 from autograd.numpy.numpy_wrapper import parse_einsum_input
 from autograd.util import func
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -162,6 +163,8 @@ _register([anp.clip], *_elementwise({0: lambda ans, x, a_min, a_max: (ans != a_m
 
 def _where_cotangent(node, argnum, batch):
     condition = node.args[0]
+    if argnum == 0:
+        return None  # the condition only selects
     picked = (numpy.where(condition, dense(batch), 0.0) if argnum == 1
               else numpy.where(condition, 0.0, dense(batch)))
     return unbroadcast(picked, numpy.shape(node.args[argnum]))
@@ -171,13 +174,16 @@ def _where_tangent(node, tangents):
     condition, output_shape = node.args[0], numpy.shape(node.value)
     total = None
     for argnum, batch in tangents.items():
+        if argnum == 0:
+            continue
         aligned = align(dense(batch), len(output_shape))
         picked = numpy.where(condition, aligned, 0.0) if argnum == 1 else numpy.where(condition, 0.0, aligned)
         total = add(total, broadcast_to(picked, output_shape))
     return total
 
 
-_register([anp.where], _where_cotangent, _where_tangent)
+# autograd.numpy.where is a wrapper that keeps Python scalars; the recorded primitive is the original.
+_register([_original_where], _where_cotangent, _where_tangent)
 
 
 # ----- reductions: sum, mean, prod, max, min along axes -----
@@ -326,6 +332,60 @@ def _broadcast_to_tangent(node, tangents):
 
 
 _register([anp.broadcast_to], _broadcast_to_cotangent, _broadcast_to_tangent)
+
+
+def _along_axis(node, operation: Callable, batch) -> Any:
+    """``operation(batch, axis)`` for an operation along ``node``'s ``axis`` (``None``: the flattened array)."""
+    axis = node.args[2] if node.fun is anp.roll and len(node.args) > 2 else (
+        node.args[1] if node.fun is anp.cumsum and len(node.args) > 1 else node.kwargs.get("axis"))
+    batch = dense(batch)
+    if axis is None:
+        shape = batch.shape
+        return operation(batch.reshape(shape[0], -1), 1).reshape(shape[:1] + value_shape(node.value))
+    if not isinstance(axis, (int, numpy.integer)):
+        return NotImplemented
+    return operation(batch, normalize_axis_index(axis, batch.ndim - 1) + 1)
+
+
+def _roll_shift(node):
+    return node.args[1] if len(node.args) > 1 else node.kwargs["shift"]
+
+
+def _reverse_cumsum(batch, axis):
+    return numpy.flip(numpy.cumsum(numpy.flip(batch, axis), axis), axis)
+
+
+_register([anp.roll],
+          lambda node, argnum, batch: _along_axis(
+              node, lambda rows, axis: numpy.roll(rows, -numpy.asarray(_roll_shift(node)), axis), batch),
+          lambda node, tangents: _along_axis(
+              node, lambda rows, axis: numpy.roll(rows, _roll_shift(node), axis), tangents[0]))
+def _cumsum_cotangent(node, argnum, batch):
+    if set(node.kwargs) - {"axis"}:
+        return NotImplemented
+    summed = _along_axis(node, _reverse_cumsum, batch)
+    return summed if summed is NotImplemented else summed.reshape((-1,) + numpy.shape(node.args[0]))
+
+
+def _cumsum_tangent(node, tangents):
+    if set(node.kwargs) - {"axis"}:
+        return NotImplemented
+    return _along_axis(node, lambda rows, axis: numpy.cumsum(rows, axis), tangents[0])
+
+
+_register([anp.cumsum], _cumsum_cotangent, _cumsum_tangent)
+
+
+def _triangle(node, batch):
+    if numpy.ndim(node.args[0]) < 2:
+        return NotImplemented
+    offset = node.args[1] if len(node.args) > 1 else node.kwargs.get("k", 0)
+    keep = numpy.tril if node.fun is anp.tril else numpy.triu
+    return keep(dense(batch), offset)
+
+
+_register([anp.tril, anp.triu], lambda node, argnum, batch: _triangle(node, batch),
+          lambda node, tangents: _triangle(node, tangents[0]))
 
 
 # ----- indexing: x[idx], and autograd's untake (its adjoint, met in second derivatives) -----
@@ -520,35 +580,73 @@ def _matmul_tangent(node, tangents):
     return total
 
 
-def _einsum_spec(node) -> tuple[dict, str] | None:
-    """``({argnum: subscripts}, output subscripts)`` of an einsum, tensordot or dot call; ``None`` if unsupported."""
-    args = node.args
-    if node.fun is anp.einsum:
-        if not isinstance(args[0], str) or "." in args[0] or set(node.kwargs) - {"optimize"}:
-            return None
-        inputs, output, _ = parse_einsum_input(*args)
-        return dict(enumerate(inputs.split(","), start=1)), output
+def _product_subscripts(a_ndim: int, b_ndim: int, a_axes: list, b_axes: list) -> tuple[str, str, str]:
+    """Einsum subscripts of ``tensordot(a, b, (a_axes, b_axes))``: those of ``a``, of ``b``, of the result."""
     letters = iter(string.ascii_lowercase)
-    a_ndim, b_ndim = numpy.ndim(args[0]), numpy.ndim(args[1])
     a_subscripts = [next(letters) for _ in range(a_ndim)]
     b_subscripts = [next(letters) for _ in range(b_ndim)]
-    if node.fun is anp.tensordot:
-        axes = args[2] if len(args) > 2 else node.kwargs.get("axes", 2)
-        if isinstance(axes, (int, numpy.integer)):
-            a_axes, b_axes = list(range(a_ndim - axes, a_ndim)), list(range(axes))
-        else:
-            a_axes, b_axes = ([axes_part] if isinstance(axes_part, int) else list(axes_part) for axes_part in axes)
-    elif node.fun is anp.dot and not node.kwargs and len(args) == 2:
-        a_axes, b_axes = ([a_ndim - 1], [max(b_ndim - 2, 0)]) if a_ndim and b_ndim else ([], [])
-    else:
-        return None
+    a_axes = [axis % a_ndim for axis in a_axes]
+    b_axes = [axis % b_ndim for axis in b_axes]
     for a_axis, b_axis in zip(a_axes, b_axes):
         b_subscripts[b_axis] = a_subscripts[a_axis]
-    a_axes_set = {axis % a_ndim for axis in a_axes}
-    b_axes_set = {axis % b_ndim for axis in b_axes}
-    output = ([s for axis, s in enumerate(a_subscripts) if axis not in a_axes_set]
-              + [s for axis, s in enumerate(b_subscripts) if axis not in b_axes_set])
-    return {0: "".join(a_subscripts), 1: "".join(b_subscripts)}, "".join(output)
+    output = ([s for axis, s in enumerate(a_subscripts) if axis not in a_axes]
+              + [s for axis, s in enumerate(b_subscripts) if axis not in b_axes])
+    return "".join(a_subscripts), "".join(b_subscripts), "".join(output)
+
+
+def _tensordot_axes(axes: Any, a_ndim: int) -> tuple[list, list]:
+    if isinstance(axes, (int, numpy.integer)):
+        return list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    return tuple([part] if isinstance(part, (int, numpy.integer)) else list(part) for part in axes)
+
+
+def _dot_axes(a_ndim: int, b_ndim: int) -> tuple[list, list]:
+    # dot contracts the last axis of a with the second-to-last of b (its only axis if b is a vector).
+    return ([a_ndim - 1], [max(b_ndim - 2, 0)]) if a_ndim and b_ndim else ([], [])
+
+
+def _consistent_letters(subscripts: dict, operands: dict) -> bool:
+    """Whether every subscript letter has one size in all operands (no broadcasting of length-one axes)."""
+    sizes: dict = {}
+    for position, letters in subscripts.items():
+        for letter, size in zip(letters, numpy.shape(operands[position])):
+            if sizes.setdefault(letter, size) != size:
+                return False
+    return True
+
+
+def _einsum_spec(node) -> tuple[dict, str] | None:
+    """``({argnum: subscripts}, output subscripts)`` of a product; ``None`` for a call form not batched here.
+
+    einsum, tensordot and dot (and autograd's adjoints of dot and tensordot,
+    met in second derivatives) are all one einsum.
+    """
+    args, fun = node.args, node.fun
+    if fun is anp.einsum:
+        if not isinstance(args[0], str) or set(node.kwargs) - {"optimize"}:
+            return None
+        inputs, output, _ = parse_einsum_input(*args)
+        subscripts = dict(enumerate(inputs.split(","), start=1))
+        operands = dict(enumerate(args))
+        return (subscripts, output) if _consistent_letters(subscripts, operands) else None
+    if fun is anp.tensordot:
+        a_ndim, b_ndim = numpy.ndim(args[0]), numpy.ndim(args[1])
+        axes = args[2] if len(args) > 2 else node.kwargs.get("axes", 2)
+        a, b, output = _product_subscripts(a_ndim, b_ndim, *_tensordot_axes(axes, a_ndim))
+        return {0: a, 1: b}, output
+    if fun is anp.dot and not node.kwargs and len(args) == 2:
+        a_ndim, b_ndim = numpy.ndim(args[0]), numpy.ndim(args[1])
+        a, b, output = _product_subscripts(a_ndim, b_ndim, *_dot_axes(a_ndim, b_ndim))
+        return {0: a, 1: b}, output
+    if fun in (dot_adjoint_0, dot_adjoint_1):
+        a_ndim, b_ndim = args[2][1], args[3][1]
+        a, b, output = _product_subscripts(a_ndim, b_ndim, *_dot_axes(a_ndim, b_ndim))
+        return ({0: b, 1: output}, a) if fun is dot_adjoint_0 else ({0: a, 1: output}, b)
+    if fun in (tensordot_adjoint_0, tensordot_adjoint_1):
+        axes, a_ndim, b_ndim = args[2:5]
+        a, b, output = _product_subscripts(a_ndim, b_ndim, *_tensordot_axes(axes, a_ndim))
+        return ({0: b, 1: output}, a) if fun is tensordot_adjoint_0 else ({0: a, 1: output}, b)
+    return None
 
 
 def _batch_letter(subscripts: dict, output: str) -> str:
@@ -593,7 +691,8 @@ def _einsum_cotangent(node, argnum, batch):
 
 
 _register([anp.matmul, anp.dot], _matmul_cotangent, _matmul_tangent)
-_register([anp.tensordot, anp.einsum], _einsum_cotangent, _einsum_tangent)
+_register([anp.tensordot, anp.einsum, dot_adjoint_0, dot_adjoint_1, tensordot_adjoint_0, tensordot_adjoint_1],
+          _einsum_cotangent, _einsum_tangent)
 
 
 # ----- linear algebra: inv, det, solve (square matrices; stacks of them where NumPy allows) -----

@@ -130,11 +130,12 @@ def test_broadcast_write_sums_the_gradient_over_the_broadcast():
     numpy.testing.assert_allclose(grad_row, [WEIGHTS[:3, 1].sum(), 0.0])
 
 
-def test_hessian_through_a_buffer_agrees_in_both_modes_and_with_finite_differences():
+@pytest.mark.parametrize("engine", ["loop", "batched"])
+def test_hessian_through_a_buffer_agrees_in_both_modes_and_with_finite_differences(engine):
     x = numpy.array([0.3, -0.7, 1.1])
     loss = lambda x: np.sum(every_kind_of_write(x) ** 3)  # noqa: E731
-    H = hessian(loss, x)
-    numpy.testing.assert_allclose(H, hessian_reverse(loss, x), atol=1e-12)
+    H = hessian(loss, x, engine=engine)
+    numpy.testing.assert_allclose(H, hessian_reverse(loss, x, engine=engine), atol=1e-12)
     reference = finite_difference_gradient(lambda x: gradient(loss, x)[0][1], x)
     numpy.testing.assert_allclose(H[1], reference, rtol=1e-6)
 

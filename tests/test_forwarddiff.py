@@ -62,10 +62,11 @@ def test_matrix_input_jacobian_equals_reverse_mode():
                                   rtol=1e-12, atol=1e-12)
 
 
-def test_hessian_through_forwarddiff_equals_plain_hessian():
+@pytest.mark.parametrize("engine", ["loop", "batched"])
+def test_hessian_through_forwarddiff_equals_plain_hessian(engine):
     inner = INNER_FUNCTIONS["array to array"]
     x = RANDOM.standard_normal(7)
-    numpy.testing.assert_allclose(hessian(lambda x: np.sum(forwarddiff(inner, x) ** 2), x),
+    numpy.testing.assert_allclose(hessian(lambda x: np.sum(forwarddiff(inner, x) ** 2), x, engine=engine),
                                   hessian(lambda x: np.sum(inner(x) ** 2), x), rtol=1e-10, atol=1e-10)
 
 

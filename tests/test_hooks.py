@@ -74,12 +74,13 @@ def test_hook_inside_jacobian():
     numpy.testing.assert_allclose(J, 2.0 * numpy.diag(2 * x))
 
 
-def test_hook_inside_hessian_both_modes_agree_with_hand_derivation():
+@pytest.mark.parametrize("engine", ["loop", "batched"])
+def test_hook_inside_hessian_both_modes_agree_with_hand_derivation(engine):
     # The hooked gradient is 2 * 3 x**2, whose derivative is 2 * diag(6 x).
     x = numpy.array([1.0, -2.0])
     f = lambda x: np.sum(hook(scale(2.0), x) ** 3)  # noqa: E731
-    numpy.testing.assert_allclose(hessian(f, x), 2.0 * numpy.diag(6 * x))
-    numpy.testing.assert_allclose(hessian_reverse(f, x), 2.0 * numpy.diag(6 * x))
+    numpy.testing.assert_allclose(hessian(f, x, engine=engine), 2.0 * numpy.diag(6 * x))
+    numpy.testing.assert_allclose(hessian_reverse(f, x, engine=engine), 2.0 * numpy.diag(6 * x))
 
 
 def test_hook_inside_checkpointed():

@@ -144,9 +144,10 @@ def argument_label(frame, fallback: str = "x") -> str:
 def showgrad(x: Any, name: str | None = None) -> Any:
     """Return ``x``; report the gradient of this use of ``x`` when the backward pass knows it.
 
-    The report reads ``∂(label) = value``, where the label is the source text
-    of the argument (``showgrad(a[1:] * 2)`` reports ``∂(a[1:] * 2) = ...``)
-    unless ``name`` is given.  The gradient shown is the one for *this use*:
+    ``x`` is a number or an array.  The report reads ``∂(label) = value``,
+    where the label is the source text of the argument (``showgrad(a[1:] * 2)``
+    reports ``∂(a[1:] * 2) = ...``) unless ``name`` is given; code whose source
+    cannot be read (run from a string) gets the label ``x``.  The gradient shown is the one for *this use*:
     the cotangent of ``showgrad``'s output, not the total gradient of ``x``.
     Scalars print as Python numbers, arrays as lists.  A ``showgrad`` whose
     output receives no gradient reports ``None`` at the end of the pass.

@@ -1,0 +1,185 @@
+"""The derivative of a notebook cell: what ``%%gradient``, ``%%jacobian`` and ``%%hessian`` compute.
+
+Each function runs the cell as a function of the named inputs
+(:func:`~zygote_nb.notebook.cell.cell_function`), differentiates it with the
+core API, and returns a result object. They need no kernel: ``namespace`` is
+any dict of variables.
+
+>>> import numpy
+>>> namespace = {"np": numpy, "x": numpy.array([1.0, 2.0, 3.0])}
+>>> result = gradient_of_cell("squares = x ** 2\\nnp.sum(squares)", ["x"], namespace)
+>>> float(result.value), result["x"]
+(14.0, array([2., 4., 6.]))
+>>> namespace["squares"]  # assigned by the cell, unboxed
+array([1., 4., 9.])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy
+from autograd.tracer import getval
+from IPython.core.error import UsageError
+
+import zygote_nb.numpy as traceable_numpy
+
+from .. import structure
+from ..checking import check_gradient
+from ..gradients import objective_cotangent, withgradient
+from ..hessians import hessian, hessian_reverse
+from ..jacobians import withjacobian
+from .cell import CellFunction, cell_function
+from .results import GradientResult, HessianResult, JacobianResult
+
+# Derivatives that take more passes than this show a progress bar.
+PROGRESS_PASSES = 64
+
+
+def output_problem(output: Any, scalar: bool) -> str | None:
+    """What is wrong with a cell's output for a magic that needs a real number (``scalar``) or a real array.
+
+    >>> output_problem(numpy.ones(3), scalar=True)
+    'is an array of shape (3,): use %%jacobian for an array output, or reduce it (np.sum)'
+    >>> output_problem(numpy.ones(3), scalar=False) is None
+    True
+    """
+    raw = getval(output)
+    if not structure.is_differentiable(raw):
+        return f"is a {type(raw).__name__}, not a number" + ("" if scalar else " or an array: np.stack the outputs")
+    if numpy.iscomplexobj(raw):
+        return "is complex: differentiate np.real(...), np.imag(...) or np.abs(...) of it"
+    if scalar and numpy.ndim(raw):
+        return f"is an array of shape {numpy.shape(raw)}: use %%jacobian for an array output, or reduce it (np.sum)"
+    return None
+
+
+def output_check(magic: str) -> Callable[[Any, str], None]:
+    """Raise a one-line UsageError when the cell's output does not suit ``magic``.
+
+    ``%%gradient`` takes a real number (or a tuple, list or dict led by one, as
+    ``withgradient`` does), ``%%hessian`` a real number, ``%%jacobian`` a real
+    number or array.
+    """
+    def check(output: Any, output_source: str) -> None:
+        objective = objective_cotangent(output)[0] if magic == "%%gradient" else output
+        problem = output_problem(objective, scalar=magic != "%%jacobian")
+        if problem:
+            raise UsageError(f"{magic} differentiates the cell's last expression, but `{output_source}` {problem}")
+    return check
+
+
+def gradient_of_cell(source: str, input_names: list, namespace: dict, *, check: bool = False,
+                     header: str = "%%gradient") -> GradientResult:
+    """The gradient of the cell's last expression with respect to the named variables of ``namespace``.
+
+    If the output is a tuple, list or dict, its first element is
+    differentiated and ``value`` is the whole output (as for
+    :func:`~zygote_nb.withgradient`). ``check=True`` also compares the
+    gradient with central finite differences
+    (:func:`~zygote_nb.checking.check_gradient`).
+    """
+    with cell_function(source, input_names, namespace, header, output_check("%%gradient")) as cell:
+        value, gradients = withgradient(cell, *cell.inputs)
+        report = None
+        if check:
+            report = check_gradient(cell, *cell.inputs, progress=2 * _input_size(cell.inputs) > PROGRESS_PASSES)
+    return GradientResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
+                          dict(zip(input_names, gradients)), report)
+
+
+class _LongOutput:
+    """True once the cell has run and its output is larger than :data:`PROGRESS_PASSES`.
+
+    ``withjacobian`` reads its ``progress`` flag only after its forward run,
+    when the number of rows (the output's size) is known.
+    """
+
+    def __init__(self, cell: CellFunction):
+        self.cell = cell
+
+    def __bool__(self) -> bool:
+        return (self.cell.output_size or 0) > PROGRESS_PASSES
+
+
+def jacobian_of_cell(source: str, input_names: list, namespace: dict, *,
+                     header: str = "%%jacobian") -> JacobianResult:
+    """The Jacobian of the cell's last expression (a real number or array) with respect to each named variable.
+
+    >>> import numpy
+    >>> result = jacobian_of_cell("x ** 2", ["x"], {"x": numpy.array([1.0, 2.0])})
+    >>> result["x"]
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    with cell_function(source, input_names, namespace, header, output_check("%%jacobian")) as cell:
+        value, jacobians = withjacobian(cell, *cell.inputs, progress=_LongOutput(cell))
+    return JacobianResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
+                          dict(zip(input_names, jacobians)))
+
+
+def hessian_of_cell(source: str, input_names: list, namespace: dict, *, reverse: bool = False,
+                    header: str = "%%hessian") -> HessianResult:
+    """The Hessian of the cell's scalar output over all entries of the named number and array variables.
+
+    Several inputs are laid end to end (each in C order), so the matrix has a
+    block per pair of inputs. ``reverse=True`` computes it reverse over
+    reverse (:func:`~zygote_nb.hessian_reverse`) instead of forward over
+    reverse.
+
+    >>> import numpy
+    >>> result = hessian_of_cell("x * y ** 2", ["x", "y"], {"x": 2.0, "y": 3.0})
+    >>> result.hessian
+    array([[0., 6.],
+           [6., 4.]])
+    >>> result.curvature.kind
+    'saddle'
+    """
+    for name in input_names:
+        if name in namespace and not _is_real_number_or_array(namespace[name]):
+            raise UsageError(f"%%hessian differentiates numbers and real arrays, but {name} is a "
+                             f"{type(namespace[name]).__name__}: pass its arrays as separate inputs")
+    with cell_function(source, input_names, namespace, header, output_check("%%hessian")) as cell:
+        value, gradients = withgradient(cell, *cell.inputs)
+        second_derivative = hessian_reverse if reverse else hessian
+        long_work = _input_size(cell.inputs) > PROGRESS_PASSES
+        if len(cell.inputs) == 1:
+            matrix = second_derivative(cell, cell.inputs[0], progress=long_work)
+        else:
+            matrix = second_derivative(lambda flat: cell(*unflatten(flat, cell.inputs)),
+                                       flatten_inputs(cell.inputs), progress=long_work)
+    return HessianResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
+                         dict(zip(input_names, gradients)), numpy.atleast_2d(matrix),
+                         "reverse over reverse" if reverse else "forward over reverse")
+
+
+def _is_real_number_or_array(value: Any) -> bool:
+    return structure.is_differentiable(value) and numpy.result_type(getval(value)).kind != "c"
+
+
+def _input_size(inputs: tuple) -> int:
+    return sum(numpy.size(leaf) for value in inputs for leaf in structure.flatten(value)[0])
+
+
+def flatten_inputs(inputs: tuple) -> numpy.ndarray:
+    """The inputs' entries laid end to end as one float vector (C order within each).
+
+    >>> flatten_inputs((1, numpy.array([[2.0, 3.0]])))
+    array([1., 2., 3.])
+    """
+    return numpy.concatenate([numpy.ravel(numpy.asarray(value, dtype=float)) for value in inputs])
+
+
+def unflatten(flat: Any, like: tuple) -> list:
+    """Split a (traced) vector made by :func:`flatten_inputs` back into inputs shaped like ``like``.
+
+    >>> unflatten(numpy.array([1.0, 2.0, 3.0]), (1, numpy.array([[2.0, 3.0]])))
+    [np.float64(1.0), array([[2., 3.]])]
+    """
+    parts, start = [], 0
+    for value in like:
+        size = int(numpy.size(value))
+        part = flat[start:start + size]
+        parts.append(traceable_numpy.reshape(part, numpy.shape(value)) if numpy.ndim(value) else part[0])
+        start += size
+    return parts

@@ -1,0 +1,66 @@
+"""Showing a magic's result: one display bundle with a text summary, HTML and, for matrices, a PNG heatmap.
+
+Front ends pick what they can show: a notebook renders the HTML (which embeds
+the heatmap), a terminal IPython prints the ``text/plain`` summary, and formats
+the running shell does not show are not computed at all (no heatmap is drawn
+for a plain terminal).
+
+>>> import numpy
+>>> from zygote_nb.notebook.results import JacobianResult
+>>> result = JacobianResult("2 * x", numpy.array([2.0]), {"x": 1.0}, {"x": numpy.array([2.0])})
+>>> sorted(matrix_bundle(result, plot=True, formats={"text/plain", "text/html", "image/png"}))
+['image/png', 'text/html', 'text/plain']
+>>> sorted(matrix_bundle(result, plot=True, formats={"text/plain"}))
+['text/plain']
+"""
+
+from __future__ import annotations
+
+import base64
+
+from IPython import get_ipython
+from IPython.display import display
+
+from .results import GradientResult, MatrixResult
+
+ALL_FORMATS = frozenset({"text/plain", "text/html", "image/png"})
+
+
+def shown_formats() -> frozenset:
+    """The MIME types the running IPython displays (all of ours outside IPython)."""
+    shell = get_ipython()
+    return frozenset(shell.display_formatter.active_types) if shell is not None else ALL_FORMATS
+
+
+def gradient_bundle(result: GradientResult, formats: frozenset = ALL_FORMATS) -> dict:
+    """The static view of a gradient: the text summary, and the HTML table where HTML is shown."""
+    bundle = {"text/plain": result.summary()}
+    if "text/html" in formats:
+        bundle["text/html"] = result.to_html()
+    return bundle
+
+
+def matrix_bundle(result: MatrixResult, plot: bool, formats: frozenset = ALL_FORMATS) -> dict:
+    """A Jacobian or Hessian: summary text, HTML with the heatmap embedded, and the heatmap as PNG."""
+    bundle = {"text/plain": result.summary()}
+    plot = plot and result.plottable
+    if "text/html" in formats:
+        bundle["text/html"] = result.to_html(plot=plot)
+    if plot and "image/png" in formats:
+        bundle["image/png"] = base64.b64encode(result.heatmap_png).decode("ascii")
+    return bundle
+
+
+def display_gradient_result(result: GradientResult, widget: bool) -> None:
+    """Show a ``%%gradient`` result.
+
+    ``widget`` asks for the interactive gradient-flow view where the front end
+    can show widgets; the static view (table of gradient statistics, text
+    summary) is what shows without one, and with ``--no-widget``.
+    """
+    display(gradient_bundle(result, shown_formats()), raw=True)
+
+
+def display_matrix_result(result: MatrixResult, plot: bool) -> None:
+    """Show a ``%%jacobian`` or ``%%hessian`` result, with its heatmap unless ``plot`` is false (``--no-plot``)."""
+    display(matrix_bundle(result, plot, shown_formats()), raw=True)

@@ -1,0 +1,140 @@
+"""The ``%%gradient``, ``%%jacobian`` and ``%%hessian`` cell magics (``%load_ext zygote_nb``).
+
+The magics are thin: they parse their options (declared with
+``magic_arguments``, so ``%%gradient?`` documents every one), call
+:mod:`~zygote_nb.notebook.derivatives`, bind the result to a name and display
+it (:mod:`~zygote_nb.notebook.display`).
+
+>>> from IPython.testing.globalipapp import get_ipython
+>>> shell = get_ipython()
+>>> load_extension(shell)
+>>> sorted(name for name in ("gradient", "jacobian", "hessian") if name in shell.magics_manager.magics["cell"])
+['gradient', 'hessian', 'jacobian']
+>>> unload_extension(shell)
+>>> "gradient" in shell.magics_manager.magics["cell"]
+False
+"""
+
+from __future__ import annotations
+
+import keyword
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .derivatives import gradient_of_cell, hessian_of_cell, jacobian_of_cell
+from .display import display_gradient_result, display_matrix_result
+
+INPUTS_HELP = "the notebook variables to differentiate with respect to: numbers and arrays"
+OUTPUT_HELP = "bind the result object to NAME (default {default}): .value, .grad, result['x']"
+
+
+@magics_class
+class DifferentiationMagics(Magics):
+    """Cell magics that differentiate a cell's last expression with respect to named notebook variables."""
+
+    def _options(self, magic, line: str):
+        try:
+            options = parse_argstring(magic, line)
+        except UsageError as error:
+            raise UsageError(f"{error} (%%{magic.__name__}? lists the options)") from None
+        if not options.output.isidentifier() or keyword.iskeyword(options.output):
+            raise UsageError(f"-o needs a variable name, got {options.output!r}: e.g. -o result")
+        return options
+
+    @magic_arguments(name="%gradient")
+    @argument("inputs", nargs="+", metavar="NAME",
+              help=INPUTS_HELP + ", or tuples, lists and dicts of them")
+    @argument("-o", "--output", metavar="NAME", default="_grad", help=OUTPUT_HELP.format(default="_grad"))
+    @argument("--no-widget", action="store_true",
+              help="show the gradient as a static table and text instead of the gradient-flow widget")
+    @argument("--check", action="store_true",
+              help="also compare the gradient with central finite differences and report the worst "
+                   "relative error (pass or fail)")
+    @cell_magic
+    def gradient(self, line: str, cell: str) -> None:
+        """Differentiate the cell's last expression, a real number, with respect to the named variables.
+
+        The cell runs as a normal cell, with np/numpy rebound to traceable
+        numpy (functions from earlier cells included); the variables it
+        assigns are kept. If the last expression is a tuple, its first element
+        is differentiated. A failing cell leaves the namespace as it was. For
+        an array output use %%jacobian.
+
+        Example::
+
+            %%gradient w b --check
+            prediction = np.tanh(features @ w + b)
+            np.mean((prediction - labels) ** 2)
+        """
+        options = self._options(self.gradient, line)
+        result = gradient_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                  check=options.check, header=f"%%gradient {line}")
+        self.shell.user_ns[options.output] = result
+        display_gradient_result(result, widget=not options.no_widget)
+
+    @magic_arguments(name="%jacobian")
+    @argument("inputs", nargs="+", metavar="NAME", help=INPUTS_HELP)
+    @argument("-o", "--output", metavar="NAME", default="_jac", help=OUTPUT_HELP.format(default="_jac"))
+    @argument("--no-plot", action="store_true", help="do not draw the heatmap (text and table only)")
+    @cell_magic
+    def jacobian(self, line: str, cell: str) -> None:
+        """The Jacobian of the cell's last expression (a number or real array) with respect to the named variables.
+
+        Shows a heatmap: rows are the output's entries, columns the inputs'
+        entries (C order), one block per input. Long computations show a
+        progress bar.
+
+        Example::
+
+            %%jacobian x
+            np.cumsum(x ** 2)
+        """
+        options = self._options(self.jacobian, line)
+        result = jacobian_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                  header=f"%%jacobian {line}")
+        self.shell.user_ns[options.output] = result
+        display_matrix_result(result, plot=not options.no_plot)
+
+    @magic_arguments(name="%hessian")
+    @argument("inputs", nargs="+", metavar="NAME", help=INPUTS_HELP + " (several are laid end to end)")
+    @argument("-o", "--output", metavar="NAME", default="_hess", help=OUTPUT_HELP.format(default="_hess"))
+    @argument("--no-plot", action="store_true", help="do not draw the heatmap (text and table only)")
+    @argument("--reverse", action="store_true",
+              help="compute reverse over reverse (hessian_reverse) instead of forward over reverse")
+    @cell_magic
+    def hessian(self, line: str, cell: str) -> None:
+        """The Hessian of the cell's last expression, a real number, with respect to the named variables.
+
+        Shows a heatmap, the sorted eigenvalues with the counts of positive,
+        negative and near-zero ones, and whether the point is a minimum,
+        maximum, saddle or degenerate. Long computations show a progress bar.
+
+        Example::
+
+            %%hessian x
+            np.sum(x ** 4) - np.sum(x ** 2)
+        """
+        options = self._options(self.hessian, line)
+        result = hessian_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                 reverse=options.reverse, header=f"%%hessian {line}")
+        self.shell.user_ns[options.output] = result
+        display_matrix_result(result, plot=not options.no_plot)
+
+
+MAGIC_NAMES = ("gradient", "jacobian", "hessian")
+
+
+def load_extension(ipython) -> None:
+    """Register the cell magics with ``ipython`` (what ``%load_ext zygote_nb`` calls)."""
+    ipython.register_magics(DifferentiationMagics)
+
+
+def unload_extension(ipython) -> None:
+    """Remove the cell magics again (what ``%unload_ext zygote_nb`` calls)."""
+    manager = ipython.magics_manager
+    for name in MAGIC_NAMES:
+        if isinstance(getattr(manager.magics["cell"].get(name), "__self__", None), DifferentiationMagics):
+            del manager.magics["cell"][name]
+    manager.registry.pop(DifferentiationMagics.__name__, None)

@@ -1,0 +1,346 @@
+"""What the magics hand back: a cell's derivative, with its inputs, its value and a description of both.
+
+Every result has ``.value`` (the cell's output), ``.grad`` (input name →
+derivative), ``result["x"]`` for ``result.grad["x"]``, a text summary (what a
+terminal shows) and an HTML table (what a notebook shows); Jacobians and
+Hessians also draw a heatmap. Every string that comes from the user (names,
+the output's source, values) is escaped in the HTML.
+
+>>> import numpy
+>>> result = GradientResult("np.sum(x ** 2)", 14.0, {"x": numpy.array([1.0, 2.0, 3.0])},
+...                         {"x": numpy.array([2.0, 4.0, 6.0])})
+>>> result["x"]
+array([2., 4., 6.])
+>>> print(result.summary())
+gradient of np.sum(x ** 2) = 14
+  x: shape (3,) float64, min 2, max 6, mean 4, norm 7.483
+     [2. 4. 6.]
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy
+
+from .. import structure
+from ..checking import GradientCheck
+from ..flow.statistics import summarize
+from . import heatmap
+from .curvature import Curvature, classify
+
+FULL_ENTRIES = 64  # arrays up to this size are printed in full, larger ones summarised
+
+
+def format_value(value: Any) -> str:
+    """A number as a short decimal, an array in full up to 64 entries (summarised beyond), anything else by repr.
+
+    >>> format_value(numpy.float64(0.1 + 0.2)), format_value(numpy.arange(100.0))
+    ('0.3', '[ 0.  1.  2. ... 97. 98. 99.]')
+    """
+    if isinstance(value, (bool, numpy.bool_)) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float, numpy.integer, numpy.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, numpy.ndarray):
+        return numpy.array2string(value, precision=4, threshold=FULL_ENTRIES, edgeitems=3)
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def leaf_paths(name: str, value: Any) -> list[tuple[str, Any]]:
+    """``(path, leaf)`` for every differentiable number or array inside an input.
+
+    >>> [path for path, _ in leaf_paths("params", {"w": numpy.ones(2), "b": 0.0, "tag": "x"})]
+    ["params['w']", "params['b']"]
+    """
+    leaves, tree = structure.flatten(value)
+    return list(zip(_paths(tree, name), leaves))
+
+
+def _paths(tree: structure.Tree, prefix: str) -> list[str]:
+    if tree.kind == "leaf":
+        return [prefix]
+    if tree.kind == "dict":
+        return [path for key, child in zip(tree.keys, tree.children) for path in _paths(child, f"{prefix}[{key!r}]")]
+    if tree.kind == "namedtuple":
+        fields = tree.container_type._fields
+        return [path for field_name, child in zip(fields, tree.children) for path in _paths(child, f"{prefix}.{field_name}")]
+    return [path for index, child in enumerate(tree.children) for path in _paths(child, f"{prefix}[{index}]")]
+
+
+def describe_derivative(derivative: Any, kind: str = "gradient") -> str:
+    """One line of statistics, or why there is no derivative."""
+    summary = summarize(derivative)
+    return summary.describe() if summary is not None else f"no {kind}: the output does not depend on it"
+
+
+def _escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _statistics_cells(derivative: Any) -> str:
+    summary = summarize(derivative)
+    if summary is None:
+        return '<td colspan="6"><i>none: the output does not depend on it</i></td>'
+    numbers = [summary.norm, summary.minimum, summary.maximum]
+    cells = [f"<td>{_escape(summary.shape)}</td>"]
+    cells += [f"<td>{'—' if number is None else f'{number:.4g}'}</td>" for number in numbers]
+    cells += [f'<td style="color:{"#c00" if count else "inherit"}">{count}</td>'
+              for count in (summary.nan_count, summary.inf_count)]
+    return "".join(cells)
+
+
+_TABLE_HEAD = ("<tr><th>input</th><th>shape</th><th>norm</th><th>min</th><th>max</th>"
+               "<th>NaN</th><th>Inf</th>{extra}</tr>")
+
+
+@dataclass
+class GradientResult:
+    """The gradient of a cell's output with respect to its named inputs (``%%gradient``).
+
+    ``grad`` has the structure of each input (``None`` where the output does
+    not depend on it); ``check`` is the finite-difference comparison when it
+    was asked for (``--check``).
+    """
+
+    output_source: str
+    value: Any
+    inputs: dict
+    grad: dict
+    check: GradientCheck | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.grad[name]
+
+    def rows(self) -> list[tuple[str, Any]]:
+        """``(path, gradient)`` for every number and array inside the inputs, in order."""
+        rows = []
+        for name, value in self.inputs.items():
+            leaves, tree = structure.flatten(value)
+            rows.extend(zip(_paths(tree, name), tree.leaves_of(self.grad[name])))
+        return rows
+
+    def summary(self) -> str:
+        """The text a terminal shows: the value, and per input its gradient's statistics and entries."""
+        lines = [f"gradient of {self.output_source} = {format_value(self.value)}"]
+        width = max((len(path) for path, _ in self.rows()), default=0)
+        for path, gradient in self.rows():
+            lines.append(f"  {path.ljust(width)}: {describe_derivative(gradient)}")
+            if gradient is not None:
+                lines.extend(" " * (width + 4) + line for line in format_value(gradient).splitlines())
+        if not self.rows():
+            lines.append("  (no input is a number or an array: nothing to differentiate)")
+        if self.check is not None:
+            lines.append(check_sentence(self.check))
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """A table of input, shape, gradient norm, min, max and NaN/Inf counts, with the value and any check."""
+        check_column = self.check is not None
+        rows = []
+        errors = self._check_errors() if check_column else {}
+        for path, gradient in self.rows():
+            extra = f"<td>{_escape(errors.get(path, ''))}</td>" if check_column else ""
+            rows.append(f"<tr><td><code>{_escape(path)}</code></td>{_statistics_cells(gradient)}{extra}</tr>")
+        head = _TABLE_HEAD.format(extra="<th>check error</th>" if check_column else "")
+        check = f"<p>{_escape(check_sentence(self.check))}</p>" if check_column else ""
+        return (f"<div class=\"zygote-nb-result\"><p>gradient of <code>{_escape(self.output_source)}</code> = "
+                f"<code>{_escape(format_value(self.value))}</code></p>"
+                f"<table>{head}{''.join(rows)}</table>{check}</div>")
+
+    def _check_errors(self) -> dict:
+        """The worst relative error of each input, keyed by its name (the check is per argument)."""
+        return {name: f"{error:.2g}" for name, error in zip(self.inputs, self.check.errors) if error is not None}
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(self.summary())
+
+
+def check_sentence(check: GradientCheck) -> str:
+    """``'check: passed, worst relative error 3e-10 against finite differences (tolerance 0.0001)'``."""
+    verdict = "passed" if check.passed else "FAILED"
+    return (f"check: {verdict}, worst relative error {check.worst_error:.2g} against central finite "
+            f"differences (tolerance {check.tolerance:g})")
+
+
+class MatrixResult:
+    """What Jacobian and Hessian results share: a matrix in named blocks, drawn as a heatmap.
+
+    A subclass is a dataclass with ``output_source``, ``value``, ``inputs`` and
+    ``grad``, and provides ``matrix``, ``title``, ``blocks()`` (``(input name,
+    columns)`` in order), ``row_blocks()`` and ``summary_body()``.
+    """
+
+    def __getitem__(self, name: str) -> Any:
+        return self.grad[name]
+
+    @property
+    def plottable(self) -> bool:
+        """Whether there is a matrix to draw (some input is a number or an array)."""
+        return bool(self.blocks())
+
+    def heatmap(self):
+        """The heatmap as a :class:`matplotlib.figure.Figure`."""
+        return heatmap.heatmap_figure(self.matrix, title=self.title, row_label=self.output_source,
+                                      column_blocks=self.blocks(), row_blocks=self.row_blocks())
+
+    @cached_property
+    def heatmap_png(self) -> bytes:
+        """The heatmap as PNG bytes (drawn once)."""
+        return heatmap.figure_png(self.heatmap())
+
+    def matrix_text(self) -> list[str]:
+        """The matrix in full when small, else its statistics: what a terminal shows."""
+        matrix = self.matrix
+        lines = [f"  {matrix.shape[0]}×{matrix.shape[1]} matrix, {heatmap.describe_range(matrix)}"]
+        if matrix.size <= FULL_ENTRIES:
+            lines.extend("    " + line for line in format_value(matrix).splitlines())
+        return lines
+
+    def to_html(self, plot: bool = True) -> str:
+        """The heatmap (embedded as PNG) when ``plot``, then a table per input and the summary lines."""
+        image = ""
+        if plot and self.plottable:
+            encoded = base64.b64encode(self.heatmap_png).decode("ascii")
+            image = f'<img alt="{_escape(self.title)}" src="data:image/png;base64,{encoded}"/><br/>'
+        rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.grad[name])}</tr>"
+                       for name in self.inputs)
+        body = "".join(f"<div>{_escape(line.strip())}</div>" for line in self.summary_body())
+        return (f'<div class="zygote-nb-result">{image}<p>{_escape(self.title)}; value '
+                f"<code>{_escape(format_value(self.value))}</code></p>"
+                f"<table>{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
+
+    def summary(self) -> str:
+        """The text a terminal shows."""
+        return "\n".join([f"{self.title}; value {format_value(self.value)}", *self.summary_body()])
+
+    def _repr_html_(self) -> str:
+        return self.to_html(plot=True)
+
+    def _repr_png_(self) -> bytes | None:
+        return self.heatmap_png if self.plottable else None
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(self.summary())
+
+
+@dataclass
+class JacobianResult(MatrixResult):
+    """The Jacobian of a cell's output with respect to its named inputs (``%%jacobian``).
+
+    ``grad[name]`` is ``J[k, i] = ∂ y.ravel()[k] / ∂ x.ravel()[i]`` (a vector for
+    a number input, ``None`` for an input that is neither a number nor an
+    array); ``matrix`` lays the inputs' Jacobians side by side.
+
+    >>> result = JacobianResult("2 * x", numpy.array([2.0, 4.0]), {"x": numpy.array([1.0, 2.0])},
+    ...                         {"x": numpy.array([[2.0, 0.0], [0.0, 2.0]])})
+    >>> print(result.summary())
+    Jacobian of 2 * x with respect to x; value [2. 4.]
+      2×2 matrix, entries in [0, 2]
+        [[2. 0.]
+         [0. 2.]]
+    """
+
+    output_source: str
+    value: Any
+    inputs: dict
+    grad: dict
+
+    @property
+    def title(self) -> str:
+        return f"Jacobian of {self.output_source} with respect to {', '.join(self.inputs)}"
+
+    def blocks(self) -> list[tuple[str, int]]:
+        return [(name, _columns(jacobian)) for name, jacobian in self.grad.items() if jacobian is not None]
+
+    def row_blocks(self) -> None:
+        return None
+
+    @property
+    def matrix(self) -> numpy.ndarray:
+        """The Jacobians of the number and array inputs side by side, one column block per input."""
+        matrices = [numpy.reshape(jacobian, (numpy.shape(jacobian)[0], -1))
+                    for jacobian in self.grad.values() if jacobian is not None]
+        return numpy.hstack(matrices) if matrices else numpy.zeros((numpy.size(self.value), 0))
+
+    def summary_body(self) -> list[str]:
+        skipped = [name for name, jacobian in self.grad.items() if jacobian is None]
+        lines = self.matrix_text() if self.plottable else []
+        if len(self.blocks()) > 1:
+            lines.extend(f"  {name}: columns {start}–{start + size - 1}"
+                         for (name, size), start in zip(self.blocks(), _starts(self.blocks())))
+        lines.extend(f"  {name}: no Jacobian (only numbers and arrays get one)" for name in skipped)
+        return lines
+
+
+@dataclass
+class HessianResult(MatrixResult):
+    """The Hessian of a cell's scalar output with respect to its named inputs (``%%hessian``).
+
+    ``hessian`` is the full matrix over the inputs' entries laid end to end
+    (C order); ``block(a, b)`` is the part for inputs ``a`` and ``b``;
+    ``grad`` holds the gradient, and ``curvature`` the eigenvalues and what
+    kind of point this is.
+
+    >>> result = HessianResult("x @ x", 0.0, {"x": numpy.zeros(2)}, {"x": numpy.zeros(2)}, 2 * numpy.eye(2))
+    >>> result.curvature.verdict
+    'a local minimum: every eigenvalue is positive'
+    """
+
+    output_source: str
+    value: Any
+    inputs: dict
+    grad: dict
+    hessian: numpy.ndarray
+    method: str = "forward over reverse"
+
+    @property
+    def title(self) -> str:
+        return f"Hessian of {self.output_source} with respect to {', '.join(self.inputs)}"
+
+    @property
+    def matrix(self) -> numpy.ndarray:
+        return self.hessian
+
+    def blocks(self) -> list[tuple[str, int]]:
+        return [(name, int(numpy.size(value))) for name, value in self.inputs.items()]
+
+    def row_blocks(self) -> list[tuple[str, int]]:
+        return self.blocks()
+
+    def block(self, row_input: str, column_input: str) -> numpy.ndarray:
+        """The second derivatives ``∂²y / ∂row_input ∂column_input`` as a matrix."""
+        spans = {name: (start, start + size) for (name, size), start in zip(self.blocks(), _starts(self.blocks()))}
+        (row_start, row_end), (column_start, column_end) = spans[row_input], spans[column_input]
+        return self.hessian[row_start:row_end, column_start:column_end]
+
+    @cached_property
+    def curvature(self) -> Curvature:
+        gradient_norm = float(numpy.sqrt(sum(numpy.sum(numpy.square(gradient)) for gradient in self.grad.values()
+                                             if gradient is not None)))
+        return classify(self.hessian, gradient_norm, float(self.value))
+
+    def summary_body(self) -> list[str]:
+        curvature = self.curvature
+        return [*self.matrix_text(),
+                f"  computed {self.method}",
+                f"  eigenvalues (ascending): {format_value(curvature.eigenvalues)}",
+                f"  {curvature.positive} positive, {curvature.negative} negative, {curvature.zero} near zero "
+                f"(|λ| ≤ {curvature.tolerance:.2g})",
+                f"  {curvature.verdict}"]
+
+
+def _columns(jacobian: Any) -> int:
+    return int(numpy.size(jacobian) // max(numpy.shape(jacobian)[0], 1)) if numpy.ndim(jacobian) > 1 else 1
+
+
+def _starts(blocks: list) -> list[int]:
+    return [int(start) for start in numpy.cumsum([0] + [size for _, size in blocks])[:-1]]

@@ -29,7 +29,7 @@ from autograd.numpy.numpy_vspaces import ArrayVSpace
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.tracer import getval, isbox, new_box, notrace_primitives, toposort, trace_stack
 
-from . import structure
+from . import backend, structure
 
 # Callbacks that see every node as it is recorded (the gradient-flow view uses this).
 node_observers: list[Callable[["RecordedNode"], None]] = []
@@ -167,7 +167,7 @@ def backward(seeds: list, roots: list) -> list:
     sink.parents = [node for node, _ in seeds]
     cotangents = {}
     for node, seed in seeds:
-        cotangents[node] = add_outgrads(cotangents.get(node), seed)
+        cotangents[node] = add_outgrads(cotangents.get(node), backend.as_cotangent(node.value, seed))
     root_index = {root: index for index, root in enumerate(roots)}
     gradients: list = [None] * len(roots)
     for node in toposort(sink):
@@ -192,7 +192,7 @@ def _flatten_arguments(args: tuple) -> tuple[list, list]:
         arg_leaves, tree = structure.flatten(arg)
         leaves.extend(arg_leaves)
         trees.append(tree)
-    return leaves, trees
+    return backend.on_one_library(leaves), trees
 
 
 def _rebuild_arguments(trees: list, leaves: list) -> list:
@@ -216,7 +216,7 @@ def _rebuild_gradients(trees: list, gradients: list) -> tuple:
 def _traceable(leaf: Any) -> Any:
     """Integer arrays are differentiated as floats; integer scalars stay integers (see IndexBox)."""
     raw = getval(leaf)
-    if isinstance(raw, numpy.ndarray) and raw.dtype.kind in "iu":
+    if backend.is_array(raw) and raw.dtype.kind in "iu":
         return leaf.astype(numpy.float64)
     return leaf
 
@@ -245,5 +245,5 @@ def _as_gradient_of(leaf: Any, gradient: Any) -> Any:
     if isinstance(leaf, (int, float, complex)):
         return complex(gradient) if isinstance(leaf, complex) else float(gradient)
     dtype = leaf.dtype if leaf.dtype.kind in "fc" else numpy.float64
-    result = numpy.asarray(gradient, dtype=dtype).reshape(leaf.shape)
+    result = backend.array_namespace(leaf, gradient).asarray(gradient, dtype=dtype).reshape(leaf.shape)
     return result[()] if isinstance(leaf, numpy.generic) else result

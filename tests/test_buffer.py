@@ -2,11 +2,11 @@
 
 import copy
 
-import autograd.numpy as np
 import numpy
 import pytest
 from helpers import finite_difference_gradient
 
+import zygote_nb.numpy as np
 from zygote_nb import gradient, hessian, hessian_reverse
 from zygote_nb.buffer import Buffer
 

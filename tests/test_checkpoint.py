@@ -2,10 +2,10 @@
 
 import tracemalloc
 
-import autograd.numpy as np
 import numpy
 import pytest
 
+import zygote_nb.numpy as np
 from zygote_nb import gradient, hessian, hessian_reverse, jacobian
 from zygote_nb.checkpoint import checkpointed
 from zygote_nb.hooks import hook, scale

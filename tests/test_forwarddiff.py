@@ -1,9 +1,9 @@
 """zygote_nb.forwarddiff: forward mode inside a reverse pass, against plain reverse mode."""
 
-import autograd.numpy as np
 import numpy
 import pytest
 
+import zygote_nb.numpy as np
 from zygote_nb import gradient, hessian, jacobian
 from zygote_nb.forwarddiff import forwarddiff
 

@@ -2,10 +2,10 @@
 
 import sys
 
-import autograd.numpy as np
 import numpy
 from IPython.core.interactiveshell import InteractiveShell
 
+import zygote_nb.numpy as np
 from zygote_nb import gradient, hessian, jacobian
 from zygote_nb.forward import jvp
 from zygote_nb.showgrad import Report, capture_reports, showgrad

@@ -5,7 +5,7 @@ what was there).  A ``Buffer`` records each write instead, and ``copy(buf)``
 turns it into an ordinary differentiable array whose gradient flows back to
 the values that were written, as Zygote's ``Buffer`` does.
 
->>> import autograd.numpy as np
+>>> import zygote_nb.numpy as np
 >>> from copy import copy
 >>> from zygote_nb.gradients import gradient
 >>> def vstack(xs):
@@ -217,13 +217,13 @@ class Buffer:
         order = numpy.argsort(writers, kind="stable")
         live, starts = numpy.unique(writers[order], return_index=True)
         ends = numpy.append(starts[1:], positions.size)
+        sources_in_order = self._source[positions[order]]
         routes, values = [], []
-        for writer, start, end in zip(live, starts, ends):
+        for writer, start, end in zip(live.tolist(), starts.tolist(), ends.tolist()):
             if writer < 0:
                 continue
             value, broadcast_shape = self._writes[writer]
-            output_positions = order[start:end]
-            sources = self._source[positions[output_positions]]
+            output_positions, sources = order[start:end], sources_in_order[start:end]
             gather = numpy.full(int(numpy.prod(broadcast_shape)), positions.size)
             gather[sources] = output_positions
             routes.append(_Route(output_positions, sources, gather, broadcast_shape, numpy.shape(getval(value))))

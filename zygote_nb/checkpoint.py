@@ -7,7 +7,7 @@ inputs and pulls the cotangent back through that fresh trace.  The trace keeps
 only the call's inputs and output, which lowers the peak memory of a gradient
 through a long chain of such calls (see ``docs/checkpointing.md``).
 
->>> import autograd.numpy as np
+>>> import zygote_nb.numpy as np
 >>> from zygote_nb.gradients import gradient
 >>> gradient(lambda x: checkpointed(lambda y: np.sum(np.sin(y) ** 2), x), 0.5)
 (0.8414709848078965,)
@@ -112,7 +112,7 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     take every traced value it uses as an argument.  Hooks, ``showgrad`` and
     ``eager_update`` inside ``f`` act in the recomputed backward pass.
 
-    >>> import autograd.numpy as np
+    >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
     >>> layer = lambda W, h: np.tanh(W @ h)
     >>> W, h = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.1, 0.2])

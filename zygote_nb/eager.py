@@ -7,7 +7,7 @@ which changes the arrays in place) and sends no gradient further back, so the
 gradient of every layer is dropped as soon as it has been used instead of
 being held until the whole backward pass ends.
 
->>> import autograd.numpy as np
+>>> import zygote_nb.numpy as np
 >>> from zygote_nb.gradients import gradient
 >>> from zygote_nb.optimisers import Descent, setup, update
 >>> model = {"w": np.array([1.0, 2.0])}
@@ -115,7 +115,7 @@ def eager_update(state: Any, model: Any, update: Callable) -> Any:
     ``model``: ``gradient`` reports ``None`` for it.  Outside any
     differentiation it returns ``model`` and updates nothing.
 
-    >>> import autograd.numpy as np
+    >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
     >>> from zygote_nb.optimisers import Descent, setup, update
     >>> W = np.array([[1.0, 0.0], [0.0, 1.0]])

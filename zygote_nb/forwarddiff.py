@@ -90,7 +90,7 @@ def forwarddiff(f: Callable, x: Any, chunk_threshold: int = DEFAULT_CHUNK_THRESH
     ``chunk_threshold`` bounds how many tangents are pushed through ``f`` per
     chunk.  Values ``f`` closes over get no gradient.
 
-    >>> import autograd.numpy as np
+    >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
     >>> gradient(lambda ab: forwarddiff(lambda ab: ab[0] * ab[1], ab), np.array([2.0, 3.0]))
     (array([3., 2.]),)

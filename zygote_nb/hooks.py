@@ -68,7 +68,7 @@ def hook(fn: Callable, x: Any) -> Any:
     transforms :class:`clip`, :class:`scale`, :class:`zero` and
     :class:`normalize` are ready-made ``fn``\\ s.
 
-    >>> import autograd.numpy as np
+    >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
     >>> gradient(lambda a: np.sum(hook(clip(1.0), a) * np.array([3.0, -0.5])), np.zeros(2))
     (array([ 1. , -0.5]),)

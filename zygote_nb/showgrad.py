@@ -154,7 +154,7 @@ def showgrad(x: Any, name: str | None = None) -> Any:
     Inside ``jacobian`` or ``hessian`` it reports once per backward pass.
     Outside any differentiation it returns ``x`` and prints nothing.
 
-    >>> import autograd.numpy as np
+    >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
     >>> gradient(lambda a: np.sum(showgrad(a[1:] * 2) ** 2), np.array([1.0, 2.0, 3.0]))
     ∂(a[1:] * 2) = [ 8., 12.]

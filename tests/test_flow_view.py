@@ -1,0 +1,199 @@
+"""zygote_nb.notebook.flow_view: the widgets, the hook controls, the static fallback and escaped HTML."""
+
+import base64
+import html
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy
+import pytest
+
+import zygote_nb.numpy as np
+from zygote_nb.flow import trace_gradient
+from zygote_nb.hooks import clip, hook
+from zygote_nb.notebook.flow_view import FlowView
+from zygote_nb.showgrad import showgrad
+
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "flow_demo.ipynb"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def clipped_flow(threshold=0.5):
+    clipping = clip(threshold)
+
+    def loss(w, x):
+        hidden = np.tanh(np.dot(hook(clipping, w), x))
+        return np.sum(showgrad(hidden, name="hidden") ** 2)
+
+    return clipping, trace_gradient(loss, numpy.arange(6.0).reshape(2, 3) / 10, numpy.array([1.0, -1.0, 2.0]))
+
+
+def sliders(view):
+    return [child for row in view.hook_controls.children[1:] for box in row.children
+            for child in getattr(box, "children", ()) if child.__class__.__name__ == "FloatSlider"]
+
+
+def test_the_display_bundle_has_the_widget_a_png_and_text():
+    _, flow = clipped_flow()
+    bundle = FlowView(flow)._repr_mimebundle_()
+    assert "model_id" in bundle["application/vnd.jupyter.widget-view+json"]
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_SIGNATURE)
+    assert bundle["text/plain"] == flow.summary()
+    assert "gradient flow: 6 operations" in bundle["text/plain"]
+    assert '<img src="data:image/png;base64,' in bundle["text/html"] and "tanh" in bundle["text/html"]
+
+
+def test_selecting_an_operation_shows_its_source_line_summaries_and_gradient_picture():
+    _, flow = clipped_flow()
+    view = FlowView(flow)
+    tanh = next(node for node in flow.operations if node.name == "tanh")
+    graph_before = bytes(view.graph_image.value)
+    view.select(f"node {tanh.index}")
+    assert "hidden = np.tanh(np.dot(hook(clipping, w), x))" in view.details.value
+    assert tanh.gradient.describe() in view.details.value and tanh.value.describe() in view.details.value
+    assert bytes(view.gradient_image.value).startswith(PNG_SIGNATURE) and view.gradient_image.layout.display == "block"
+    assert view.graph_image.value != graph_before  # the selected box is ringed
+    total = next(node for node in flow.operations if node.name == "sum")
+    view.select(f"node {total.index}")
+    assert view.gradient_image.layout.display == "none"  # a scalar gradient has no picture
+
+
+def test_moving_a_hook_slider_replays_the_backward_pass_and_updates_the_view():
+    clipping, flow = clipped_flow(0.5)
+    view = FlowView(flow)
+    heard = []
+    view.on_replay(lambda replayed: heard.append(replayed.gradients))
+    (slider,) = sliders(view)
+    assert slider.description == "threshold" and slider.value == 0.5
+    view.layer_choice.value = "input"  # clipping changes what reaches w, not what reaches the operations
+    graph_before, layers_before = bytes(view.graph_image.value), bytes(view.layer_image.value)
+    readout_before = view._hook_readouts[0][1].value
+    slider.value = 0.01
+    assert clipping.threshold == 0.01
+    assert numpy.abs(flow.gradients[0]).max() == pytest.approx(0.01)
+    assert heard and heard[-1] is flow.gradients
+    assert view.graph_image.value != graph_before and view.layer_image.value != layers_before
+    assert "threshold=0.01" in view._hook_readouts[0][1].value and view._hook_readouts[0][1].value != readout_before
+
+
+def test_the_hook_switch_turns_the_transform_off():
+    clipping, flow = clipped_flow(0.01)
+    view = FlowView(flow)
+    switch = next(child for child in view.hook_controls.children[1].children[0].children
+                  if child.__class__.__name__ == "Checkbox")
+    switch.value = False
+    assert clipping.enabled is False
+    assert numpy.abs(flow.gradients[0]).max() > 0.1
+
+
+def test_the_banner_names_the_origin_and_the_origin_is_selected():
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        view = FlowView(trace_gradient(lambda x: np.sum(np.log(x) - x), numpy.array([0.5, 2.0, 0.0])))
+    assert "first Inf in the forward pass" in view.banner.value
+    assert "first Inf in the backward pass" in view.banner.value
+    assert "index 2 where x == 0" in view.banner.value
+    assert view.node_list.value == f"node {view.flow.backward_origin.node}"
+
+
+def test_groups_can_be_expanded_and_collapsed():
+    def loop(x):
+        for _ in range(100):
+            x = np.sin(x)
+        return np.sum(x)
+
+    view = FlowView(trace_gradient(loop, numpy.ones(2)), group_threshold=50)
+    assert [label for label, _ in view.node_list.options][1].endswith("sin ×100 (100 operations) · ‖g‖ " +
+                                                                      f"{view.graph.items[1].gradient_norm:.3g}")
+    assert len(view.node_list.options) == 3
+    view.group_list.value = view.graph.items[1].key
+    view.expand_button.click()
+    assert len(view.node_list.options) == 102 and view.expand_button.description == "collapse group"
+    view.expand_button.click()
+    assert len(view.node_list.options) == 3
+
+
+def test_the_layer_chart_switches_between_lines_and_inputs():
+    _, flow = clipped_flow()
+    view = FlowView(flow)
+    by_line = bytes(view.layer_image.value)
+    view.layer_choice.value = "input"
+    assert bytes(view.layer_image.value).startswith(PNG_SIGNATURE) and view.layer_image.value != by_line
+
+
+class LiveContent(HTMLParser):
+    """Collects what a browser would run: script elements and on* event handler attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = []
+
+    def handle_starttag(self, tag, attributes):
+        if tag == "script":
+            self.live.append(tag)
+        self.live.extend(f"{tag} {name}" for name, _ in attributes if name.lower().startswith("on"))
+
+
+def live_content(markup: str) -> list:
+    parser = LiveContent()
+    parser.feed(markup)
+    return parser.live
+
+
+SCRIPT = "<script>alert('name')</script>"
+IMAGE = "<img src=x onerror=alert('key')>"
+
+
+def hostile_view():
+    def loss(inputs):
+        scaled = inputs[IMAGE] * len("<img src=x onerror=alert('value')>")
+        shown = showgrad(scaled, name=SCRIPT)
+        return np.sum(np.log(shown))
+
+    with numpy.errstate(divide="ignore"):
+        return FlowView(trace_gradient(loss, {IMAGE: numpy.array([1.0, 0.0])}, output_name=SCRIPT))
+
+
+def test_every_user_string_is_escaped_in_the_html_the_view_produces():
+    view = hostile_view()
+    markup = [view.banner.value, view._repr_mimebundle_()["text/html"]]
+    for item in view.graph.items:
+        view.select(item.key)
+        markup.append(view.details.value)
+    markup.extend(readout.value for _, readout in view._hook_readouts)
+    everything = "".join(markup)
+    assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in everything  # the showgrad name=
+    assert html.escape(f"inputs[{IMAGE!r}]") in everything  # the dict key
+    assert "&lt;img src=x onerror=alert(&#x27;value&#x27;)&gt;" in everything  # a string in the source
+    for fragment in markup:
+        assert live_content(fragment) == []
+
+
+@pytest.mark.slow
+def test_the_demo_notebook_builds_its_widgets_headless():
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")  # stored clean
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    models = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    by_kind: dict = {}
+    for model in models:
+        by_kind.setdefault(model["model_name"], []).append(model["state"])
+    (slider,) = by_kind["FloatSliderModel"]
+    assert slider["description"] == "threshold" and slider["value"] == 0.5
+    labels = [state["_options_labels"] for state in by_kind["SelectModel"]]
+    assert len(labels) == 3
+    assert ["#0 params['w1'] · ‖g‖ 0.967", "#1 params['w2'] · ‖g‖ 1.29", "#2 features · ‖g‖ 1.47"] in [
+        options[:3] for options in labels]
+    assert any("#5 tanh · cell line 7 · ‖g‖ " in label for options in labels for label in options)
+    assert any("cell line 3: dot ×100, tanh ×100 (200 operations)" in label for options in labels for label in options)
+    banners = [state["value"] for state in by_kind["HTMLModel"]]
+    assert any("first Inf in the backward pass" in banner and "index 2 where x == 0" in banner for banner in banners)
+    assert any("showgrad" in banner and "∂(hidden)" in banner for banner in banners)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error"
+            if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
+                assert {"image/png", "text/plain", "text/html"} <= set(output["data"])

@@ -1,0 +1,293 @@
+"""The gradient-flow view: a recorded :class:`~zygote_nb.flow.GradientFlow` as widgets.
+
+:class:`FlowView` shows the graph (coloured by gradient norm), a banner naming
+where NaN or Inf first appeared, a list of the operations (selecting one shows
+its source line, value and gradient summaries and a picture of its gradient),
+the "gradient flow" bar chart, and one control per hook: moving a slider or
+switching a hook off changes the hook's transform object and replays the
+backward pass over the recorded operations (the forward pass does not run
+again).
+
+Outside a widget front end (nbconvert, GitHub, a docs page) the view's
+display bundle also carries a PNG of the graph and a text summary, in an
+HTML form where every user string is escaped.
+
+>>> import zygote_nb.numpy as np
+>>> from zygote_nb.flow import trace_gradient
+>>> view = FlowView(trace_gradient(lambda x: np.sum(np.log(x)), np.array([1.0, 0.0])))
+>>> sorted(view._repr_mimebundle_())
+['application/vnd.jupyter.widget-view+json', 'image/png', 'text/html', 'text/plain']
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Callable
+
+import ipywidgets as widgets
+
+from ..flow import GROUP_THRESHOLD, GradientFlow, GraphItem, display_graph, gradient_norms
+from ..flow.reports import tunable_parameters
+from ..flow.text import describe_hook
+from .flow_drawing import draw_gradient, draw_gradient_norms, draw_graph
+
+_EMPTY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+
+
+class FlowView(widgets.VBox):
+    """Widgets showing one gradient flow; ``on_replay(callback)`` hears of every replayed backward pass.
+
+    ``vanishing`` is the gradient norm below which a box is greyed;
+    ``group_threshold`` the number of operations above which they are grouped
+    by source line.
+    """
+
+    def __init__(self, flow: GradientFlow, vanishing: float = 1e-7, group_threshold: int = GROUP_THRESHOLD):
+        self.flow = flow
+        self.vanishing = vanishing
+        self.group_threshold = group_threshold
+        self.expanded: frozenset = frozenset()
+        self._refreshing = False
+        self._replay_listeners: list[Callable[[GradientFlow], None]] = []
+        self.banner = widgets.HTML()
+        self.report_list = widgets.HTML()
+        self.graph_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.node_list = widgets.Select(description="operation", rows=8, layout=widgets.Layout(width="auto"),
+                                        style={"description_width": "initial"})
+        self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"})
+        self.expand_button = widgets.Button(description="expand group", icon="expand")
+        self.details = widgets.HTML()
+        self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none"))
+        self.hook_controls = widgets.VBox()
+        self.layer_choice = widgets.ToggleButtons(options=[("by source line", "line"), ("by input", "input")],
+                                                  description="gradient flow", style={"description_width": "initial"})
+        self.layer_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        for widget, name in ((self, "zygote-flow"), (self.banner, "zygote-flow-banner"), (self.report_list, "zygote-flow-reports"),
+                             (self.graph_image, "zygote-flow-graph"), (self.node_list, "zygote-flow-nodes"),
+                             (self.details, "zygote-flow-details"), (self.hook_controls, "zygote-flow-hooks"),
+                             (self.layer_image, "zygote-flow-layers")):
+            widget.add_class(name)
+        self.node_list.observe(self._show_selected, "value")
+        self.expand_button.on_click(self._toggle_group)
+        self.group_list.observe(self._label_expand_button, "value")
+        self.layer_choice.observe(lambda _: self._draw_layers(), "value")
+        self._build_hook_controls()
+        grouping = widgets.HBox([self.group_list, self.expand_button])
+        super().__init__([
+            self.banner, self.report_list, self.graph_image,
+            widgets.HBox([widgets.VBox([self.node_list, grouping]),
+                          widgets.VBox([self.details, self.gradient_image])]),
+            self.hook_controls, self.layer_choice, self.layer_image,
+        ])
+        self.refresh()
+
+    def on_replay(self, callback: Callable[[GradientFlow], None]) -> None:
+        """Call ``callback(flow)`` after every backward pass that a control replays."""
+        self._replay_listeners.append(callback)
+
+    def replay(self) -> None:
+        """Replay the backward pass (after a hook changed) and redraw everything."""
+        self.flow.replay()
+        for listener in self._replay_listeners:
+            listener(self.flow)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the banner, graph, operation list, details and bar chart from the flow as it is."""
+        self.graph = display_graph(self.flow, self.group_threshold, self.expanded)
+        self.banner.value = banner_html(self.flow)
+        self.report_list.value = reports_html(self.flow)
+        selected = self.node_list.value
+        options = [(item_option(self.flow, item), item.key) for item in self.graph.items]
+        keys = [key for _, key in options]
+        self._refreshing = True
+        try:
+            self.node_list.options = options
+            self.node_list.value = selected if selected in keys else self._default_selection()
+        finally:
+            self._refreshing = False
+        groups = [(item_option(self.flow, item), item.key) for item in self.graph.items if item.is_group]
+        groups += [(f"{key.removeprefix('line ')} (expanded)", key) for key in sorted(self.expanded)]
+        chosen = self.group_list.value
+        self.group_list.options = groups
+        group_keys = [key for _, key in groups]
+        self.group_list.value = chosen if chosen in group_keys else (group_keys[0] if group_keys else None)
+        self.group_list.layout.display = "flex" if groups else "none"
+        self.expand_button.layout.display = "flex" if groups else "none"
+        self._label_expand_button()
+        self._update_hook_readouts()
+        self._draw_graph()
+        self._show_selected()
+        self._draw_layers()
+
+    def select(self, key: str) -> None:
+        """Select a box of the drawing by its key (``node 3`` or ``line <file>:<n>``)."""
+        self.node_list.value = key
+
+    def _default_selection(self) -> str | None:
+        origin = self.flow.backward_origin or self.flow.forward_origin
+        if origin is not None:
+            return next(item.key for item in self.graph.items if origin.node in item.members)
+        return self.graph.items[0].key if self.graph.items else None
+
+    def _selected_item(self) -> GraphItem | None:
+        return next((item for item in self.graph.items if item.key == self.node_list.value), None)
+
+    def _draw_graph(self) -> None:
+        self.graph_image.value = draw_graph(self.flow, self.graph, self.node_list.value, self.vanishing)
+
+    def _draw_layers(self) -> None:
+        by = self.layer_choice.value
+        title = "gradient norm by source line" if by == "line" else "gradient norm by input"
+        self.layer_image.value = draw_gradient_norms(gradient_norms(self.flow, by), title)
+
+    def _show_selected(self, change=None) -> None:
+        if self._refreshing:
+            return
+        item = self._selected_item()
+        self.details.value = item_details_html(self.flow, item) if item is not None else ""
+        picture = None
+        if item is not None and len(item.members) == 1:
+            node = self.flow.nodes[item.members[0]]
+            picture = draw_gradient(node.gradient_array, f"gradient arriving at #{node.index} {node.name}")
+        self.gradient_image.value = picture or _EMPTY_PNG
+        self.gradient_image.layout.display = "block" if picture else "none"
+        if change is not None:
+            self._draw_graph()
+
+    def _toggle_group(self, _button=None) -> None:
+        key = self.group_list.value
+        if key is None:
+            return
+        self.expanded = self.expanded - {key} if key in self.expanded else self.expanded | {key}
+        self.refresh()
+
+    def _label_expand_button(self, _change=None) -> None:
+        expanded = self.group_list.value in self.expanded
+        self.expand_button.description = "collapse group" if expanded else "expand group"
+
+    def _build_hook_controls(self) -> None:
+        rows = []
+        self._hook_readouts = []
+        for node in self.flow.hooks:
+            where = node.location.place() if node.location else "hook"
+            switch = widgets.Checkbox(value=bool(getattr(node.hook, "enabled", True)), description="on",
+                                      indent=False, layout=widgets.Layout(width="4em"))
+            controls: list = [widgets.HTML(f"<b>{html.escape(where)}</b>")]
+            if hasattr(node.hook, "enabled"):
+                switch.observe(self._hook_setter(node.hook, "enabled"), "value")
+                controls.append(switch)
+            for name, value in tunable_parameters(node.hook).items():
+                slider = widgets.FloatSlider(value=value, min=_slider_minimum(value), max=_slider_maximum(value),
+                                             step=_slider_maximum(value) / 200, description=name,
+                                             continuous_update=False, readout_format=".3g")
+                slider.add_class("zygote-flow-hook-slider")
+                slider.observe(self._hook_setter(node.hook, name), "value")
+                controls.append(slider)
+            readout = widgets.HTML()
+            self._hook_readouts.append((node, readout))
+            rows.append(widgets.VBox([widgets.HBox(controls), readout]))
+        self.hook_controls.children = ([widgets.HTML("<b>hooks</b> (changing one replays the backward pass)")] + rows
+                                       if rows else [])
+
+    def _hook_setter(self, transform, attribute: str) -> Callable:
+        def set_and_replay(change) -> None:
+            setattr(transform, attribute, change["new"])
+            self.replay()
+
+        return set_and_replay
+
+    def _update_hook_readouts(self) -> None:
+        for node, readout in self._hook_readouts:
+            readout.value = f"<code>{html.escape(describe_hook(node))}</code>"
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle.update(static_bundle(self.flow, self.graph_image.value))
+        return bundle
+
+
+def static_bundle(flow: GradientFlow, graph_png: bytes) -> dict:
+    """A PNG of the graph, the text summary, and both in escaped HTML: the view without widgets."""
+    png = base64.b64encode(graph_png).decode("ascii")
+    summary = flow.summary()
+    page = (f'<div class="zygote-flow-static">{banner_html(flow)}{reports_html(flow)}'
+            f'<img src="data:image/png;base64,{png}" alt="gradient flow graph"/>'
+            f"<pre>{html.escape(summary)}</pre></div>")
+    return {"image/png": png, "text/plain": summary, "text/html": page}
+
+
+def banner_html(flow: GradientFlow) -> str:
+    """Red lines naming the first NaN/Inf of each pass, or a quiet line saying there was none."""
+    origins = [origin for origin in (flow.forward_origin, flow.backward_origin) if origin is not None]
+    if not origins:
+        return '<div style="color:#2b7a3d">no NaN or Inf in the forward or backward pass</div>'
+    lines = "".join(f"<div>⚠ {html.escape(origin.describe())}</div>" for origin in origins)
+    return ('<div class="zygote-flow-alarm" style="background:#fdecea;border-left:4px solid #d62728;'
+            f'padding:4px 8px;color:#8a1c1c">{lines}</div>')
+
+
+def reports_html(flow: GradientFlow) -> str:
+    """The showgrad reports of the latest backward pass, each with its source line."""
+    if not flow.reports:
+        return ""
+    lines = "".join(f"<div><code>{html.escape(str(report))}</code> "
+                    f"<span style='color:#666'>({html.escape(_report_place(flow, report))})</span></div>"
+                    for report in flow.reports)
+    return f"<div><b>showgrad</b>{lines}</div>"
+
+
+def _report_place(flow: GradientFlow, report) -> str:
+    node = next((node for node in flow.operations if report in node.reports), None)
+    return node.location.place() if node is not None and node.location is not None else f"line {report.line}"
+
+
+def item_option(flow: GradientFlow, item: GraphItem) -> str:
+    """The operation list's line for a box: ``#3 log · cell line 2 · ‖g‖ 0.5``."""
+    first = flow.nodes[item.members[0]]
+    norm = "‖g‖ none" if item.gradient_norm is None else f"‖g‖ {item.gradient_norm:.3g}"
+    if not item.finite:
+        norm = "‖g‖ NaN/Inf"
+    if item.is_group:
+        where = first.location.place() if first.location else "?"
+        return f"{where}: {item.label} ({len(item.members)} operations) · {norm}"
+    where = f" · {first.location.place()}" if first.location else ""
+    role = " (output)" if first.is_output else ""
+    return f"#{first.index} {first.name}{role}{where} · {norm}"
+
+
+def item_details_html(flow: GradientFlow, item: GraphItem) -> str:
+    """The selected box: source line, shapes, value and gradient summaries, hook and showgrad reports."""
+    nodes = [flow.nodes[index] for index in item.members]
+    first = nodes[0]
+    rows = []
+    if first.location is not None:
+        rows.append(("source", f"{html.escape(first.location.place())}: <code>{html.escape(first.location.code)}</code>"))
+    if item.is_group:
+        rows.append(("operations", html.escape(f"{len(nodes)}: {item.label}")))
+        norm = "none" if item.gradient_norm is None else f"{item.gradient_norm:.4g}"
+        rows.append(("gradient norm", html.escape(norm + ("" if item.finite else " (NaN/Inf)"))))
+    else:
+        if first.input_shapes:
+            shapes = ", ".join(f"{shape} {dtype}" for shape, dtype in zip(first.input_shapes, first.input_dtypes))
+            rows.append(("inputs", html.escape(shapes)))
+        rows.append(("value", html.escape(first.value.describe() if first.value else "not numeric")))
+        rows.append(("gradient", html.escape(first.gradient.describe() if first.gradient else "none arrived")))
+        if first.hook is not None:
+            rows.append(("hook", html.escape(describe_hook(first))))
+        for report in first.reports:
+            rows.append(("showgrad", html.escape(str(report))))
+    title = html.escape(item.label if item.is_group else f"#{first.index} {first.name}")
+    cells = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{name}</th><td>{value}</td></tr>"
+                    for name, value in rows)
+    return f"<div><b>{title}</b><table>{cells}</table></div>"
+
+
+def _slider_maximum(value: float) -> float:
+    return 4 * abs(value) if value else 1.0
+
+
+def _slider_minimum(value: float) -> float:
+    return 0.0 if value >= 0 else -_slider_maximum(value)

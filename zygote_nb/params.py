@@ -29,6 +29,8 @@ from functools import partial
 
 import numpy as np
 
+from . import backend
+
 __all__ = ["Params", "Grads", "IdDict", "is_parameter_array", "substituted"]
 
 
@@ -39,7 +41,7 @@ def is_parameter_array(x):
     >>> is_parameter_array(np.ones(2)), is_parameter_array([1.0, 2.0]), is_parameter_array(1.0)
     (True, False, False)
     """
-    return isinstance(x, np.ndarray)
+    return backend.is_array(x)
 
 
 def _describe(array):
@@ -113,7 +115,7 @@ class Params:
 
     def copy_from(self, vector):
         """Overwrite the parameters, in order, from one flat vector (C order); Zygote's ``copy!(ps, v)``."""
-        vector = np.asarray(vector)
+        vector = backend.array_namespace(*self).asarray(vector)
         total = sum(array.size for array in self)
         if vector.ndim != 1 or vector.size != total:
             raise ValueError(
@@ -184,8 +186,9 @@ def _owned_gradients(params, gradients):
         gradient = gradients.get(param)
         if isinstance(gradient, (numbers.Number, np.generic)):
             gradient = np.array(gradient)
-        if isinstance(gradient, np.ndarray) and (
-            not gradient.flags.writeable or any(np.may_share_memory(gradient, other) for other in owned)
+        if backend.is_array(gradient) and (
+            not getattr(getattr(gradient, "flags", None), "writeable", True)
+            or any(np.may_share_memory(gradient, other) for other in owned)
         ):
             gradient = gradient.copy()
         owned.append(gradient)
@@ -325,7 +328,7 @@ class Grads:
         aligned = []
         for param, gradient in self.items():
             value = other[param]
-            value = _zeros_for(param) if value is None else np.asarray(value)
+            value = _zeros_for(param) if value is None else backend.array_namespace(param).asarray(value)
             if gradient is not None and value.shape != np.shape(gradient):
                 raise ValueError(
                     f"cannot {operation}: gradient shapes differ for parameter {_describe(param)} "
@@ -355,7 +358,7 @@ class Grads:
         for index, (param, gradient, value) in enumerate(zip(self._params, self._gradients, aligned)):
             if gradient is None:
                 self._gradients[index] = value + _zeros_for(param)  # a copy, promoted to a float type
-            elif isinstance(gradient, np.ndarray) and np.can_cast(value.dtype, gradient.dtype, "same_kind"):
+            elif backend.is_array(gradient) and np.can_cast(value.dtype, gradient.dtype, "same_kind"):
                 gradient += value
             else:
                 self._gradients[index] = gradient + value
@@ -399,7 +402,7 @@ class Grads:
 
 def _zeros_for(param):
     dtype = param.dtype if np.issubdtype(param.dtype, np.inexact) else np.float64
-    return np.zeros(param.shape, dtype=dtype)
+    return backend.array_namespace(param).zeros(param.shape, dtype=dtype)
 
 
 def _is_number(value):
@@ -410,7 +413,7 @@ def _statistics(gradient):
     """norm, min, max (over finite entries) and the count of NaN/Inf entries, as short strings."""
     if gradient is None:
         return ["", "", "", ""]
-    gradient = np.asarray(gradient)
+    gradient = np.asarray(backend.to_host(gradient))
     finite = gradient[np.isfinite(gradient)]
     low = high = "—"
     if finite.size and not np.iscomplexobj(finite):

@@ -1,0 +1,95 @@
+"""Choosing the array library: from the inputs, or forced; mixing refused; unsupported rules named."""
+
+import importlib.util
+
+import numpy
+import pytest
+
+import zygote_nb as zn
+import zygote_nb.numpy as np
+from duck import DuckArray, duck, host, namespace
+from zygote_nb import backend
+from zygote_nb.backend import current_backend, set_backend, using_backend
+from zygote_nb.backends import NoDeviceRule
+
+
+def assert_one_line(excinfo, *words):
+    message = str(excinfo.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_registered_types_are_device_arrays_and_give_their_namespace():
+    assert backend.is_device_array(duck([1.0])) and not backend.is_device_array(numpy.ones(1))
+    assert backend.array_namespace(duck([1.0]), 2.0, numpy.float64(3.0)) is namespace
+    assert backend.array_namespace(numpy.ones(1), 2.0) is numpy
+    assert backend.array_namespace(1.0) is numpy
+
+
+def test_mixing_numpy_and_device_arrays_is_one_clear_error():
+    with pytest.raises(TypeError) as excinfo:
+        zn.gradient(lambda x, y: np.sum(x * y), duck(numpy.ones(2)), numpy.ones(2))
+    assert_one_line(excinfo, "duck and numpy", "using_backend")
+
+
+def test_a_numpy_constant_meeting_a_device_array_raises_instead_of_copying():
+    before = DuckArray.host_transfers
+    with pytest.raises(TypeError):
+        zn.gradient(lambda x: np.sum(x * numpy.ones(2)), duck(numpy.ones(2)))
+    assert DuckArray.host_transfers == before
+
+
+def test_using_a_backend_moves_the_inputs_to_it_and_restores_the_choice_after():
+    with using_backend("duck"):
+        assert current_backend() == "duck"
+        (g,) = zn.gradient(lambda x: np.sum(x**2), numpy.array([1.0, 2.0]))
+        grads = zn.gradient(lambda x, y: np.sum(x * y), duck(numpy.ones(2)), numpy.array([3.0, 4.0]))
+    assert current_backend() is None
+    assert isinstance(g, DuckArray) and host(g).tolist() == [2.0, 4.0]
+    assert host(grads[0]).tolist() == [3.0, 4.0] and isinstance(grads[1], DuckArray)
+
+
+def test_forcing_numpy_copies_device_inputs_to_the_host_explicitly():
+    with using_backend("numpy"):
+        (g,) = zn.gradient(lambda x: np.sum(x**2), duck(numpy.array([1.0, 2.0])))
+    assert isinstance(g, numpy.ndarray) and g.tolist() == [2.0, 4.0]
+
+
+def test_set_backend_forces_until_reset():
+    set_backend("duck")
+    try:
+        assert isinstance(zn.gradient(lambda x: np.sum(x), numpy.ones(2))[0], DuckArray)
+    finally:
+        set_backend(None)
+    assert isinstance(zn.gradient(lambda x: np.sum(x), numpy.ones(2))[0], numpy.ndarray)
+
+
+def test_an_unknown_backend_name_is_one_clear_error():
+    with pytest.raises(ValueError) as excinfo:
+        set_backend("tensorflow")
+    assert_one_line(excinfo, "'tensorflow'", "'numpy'", "'cupy'")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_the_cupy_backend_without_cupy_says_how_to_install_it():
+    with pytest.raises(ImportError) as excinfo:
+        set_backend("cupy")
+    assert_one_line(excinfo, "zygote_nb[cupy]")
+
+
+@pytest.mark.parametrize("name, f", [
+    ("trace", lambda x: np.trace(x)),
+    ("sort", lambda x: np.sum(np.sort(x[0]) * 2.0)),
+    ("diagonal", lambda x: np.sum(np.diagonal(x, 0, -1, -2))),
+])
+def test_rules_without_a_device_version_name_the_primitive(name, f):
+    with pytest.raises(NoDeviceRule) as excinfo:
+        zn.gradient(f, duck(numpy.eye(2)))
+    assert_one_line(excinfo, name, "ignore_derivatives")
+
+
+def test_numpy_values_still_take_autograds_own_rules():
+    x = numpy.array([[1.0, -2.0], [3.0, 0.5]])
+    (g,) = zn.gradient(lambda x: np.trace(x) + np.sum(np.where(x > 0, x**2, 0.0)), x)
+    numpy.testing.assert_array_equal(g, numpy.eye(2) + numpy.where(x > 0, 2 * x, 0.0))

@@ -200,7 +200,7 @@ class CellFunction:
             self.check_output(output, self.output_source)
         if first:
             self._record_changes(prepared)
-            self.output_size = int(numpy.size(getval(output)))
+            self.output_size = int(numpy.size(getval(output))) if structure.is_differentiable(output) else None
         return output
 
     def _rebind_numpy(self) -> None:

@@ -5,14 +5,10 @@ The magics are thin: they parse their options (declared with
 :mod:`~zygote_nb.notebook.derivatives`, bind the result to a name and display
 it (:mod:`~zygote_nb.notebook.display`).
 
->>> from IPython.testing.globalipapp import get_ipython
->>> shell = get_ipython()
->>> load_extension(shell)
->>> sorted(name for name in ("gradient", "jacobian", "hessian") if name in shell.magics_manager.magics["cell"])
-['gradient', 'hessian', 'jacobian']
->>> unload_extension(shell)
->>> "gradient" in shell.magics_manager.magics["cell"]
-False
+``%%hessian?`` shows the options first:
+
+>>> print(DifferentiationMagics.hessian.__doc__.splitlines()[2])
+  %%hessian [-o NAME] [--no-plot] [--reverse] NAME [NAME ...]
 """
 
 from __future__ import annotations

@@ -52,6 +52,20 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def headline(label: str, value: Any) -> str:
+    """``label = value`` on one line, or with the value indented below it when it takes several.
+
+    >>> print(headline("y", numpy.eye(2)))
+    y =
+      [[1. 0.]
+       [0. 1.]]
+    """
+    text = format_value(value)
+    if "\n" in text:
+        return f"{label} =\n" + "\n".join("  " + line for line in text.splitlines())
+    return f"{label} = {text}"
+
+
 def leaf_paths(name: str, value: Any) -> list[tuple[str, Any]]:
     """``(path, leaf)`` for every differentiable number or array inside an input.
 
@@ -127,7 +141,7 @@ class GradientResult:
 
     def summary(self) -> str:
         """The text a terminal shows: the value, and per input its gradient's statistics and entries."""
-        lines = [f"gradient of {self.output_source} = {format_value(self.value)}"]
+        lines = [headline(f"gradient of {self.output_source}", self.value)]
         width = max((len(path) for path, _ in self.rows()), default=0)
         for path, gradient in self.rows():
             lines.append(f"  {path.ljust(width)}: {describe_derivative(gradient)}")
@@ -220,7 +234,7 @@ class MatrixResult:
 
     def summary(self) -> str:
         """The text a terminal shows."""
-        return "\n".join([f"{self.title}; value {format_value(self.value)}", *self.summary_body()])
+        return "\n".join([headline(f"{self.title}; {self.output_source}", self.value), *self.summary_body()])
 
     def _repr_html_(self) -> str:
         return self.to_html(plot=True)
@@ -243,7 +257,7 @@ class JacobianResult(MatrixResult):
     >>> result = JacobianResult("2 * x", numpy.array([2.0, 4.0]), {"x": numpy.array([1.0, 2.0])},
     ...                         {"x": numpy.array([[2.0, 0.0], [0.0, 2.0]])})
     >>> print(result.summary())
-    Jacobian of 2 * x with respect to x; value [2. 4.]
+    Jacobian of 2 * x with respect to x; 2 * x = [2. 4.]
       2×2 matrix, entries in [0, 2]
         [[2. 0.]
          [0. 2.]]

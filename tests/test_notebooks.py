@@ -32,13 +32,16 @@ def kernel_manager(kernels_folder: Path, python: str = sys.executable) -> Kernel
     return KernelManager(kernel_name="python3", kernel_spec_manager=specs)
 
 
-def execute_notebook(path: Path, kernels_folder: Path, python: str = sys.executable) -> float:
-    """Run the notebook at ``path`` in its own folder; return the seconds it took. Raises on any error."""
+def execute_notebook(path: Path, kernels_folder: Path, python: str = sys.executable, env: dict | None = None) -> float:
+    """Run the notebook at ``path`` in its own folder; return the seconds it took. Raises on any error.
+
+    ``env``, if given, is the kernel's whole environment.
+    """
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, km=kernel_manager(kernels_folder, python), timeout=TIME_LIMIT_SECONDS,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    client.execute(**({} if env is None else {"env": env}))
     return time.perf_counter() - start
 
 

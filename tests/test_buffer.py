@@ -197,3 +197,13 @@ def test_arithmetic_with_a_traced_value_asks_for_a_copy():
 
     with pytest.raises(TypeError, match="copy it first"):
         gradient(f, numpy.ones(2))
+
+
+def test_an_integer_buffer_that_receives_floats_holds_floats_traced_or_not():
+    def f(x):
+        buf = Buffer(numpy.array([0, 0]))
+        buf[0] = x * 0.5
+        return np.sum(buf.copy() ** 2)
+
+    assert gradient(f, 3.0) == (1.5,)  # d/dx (x/2)^2 = x/2
+    assert f(3.0) == 2.25

@@ -123,8 +123,9 @@ class Buffer:
     ``buf[index] = value`` accepts everything NumPy assignment does (ints,
     slices, tuples of them, boolean and integer index arrays, broadcasting);
     ``buf[index]`` reads the current contents, differentiably.  Entries never
-    written read as zero.  When writes overlap the last one wins, and only it
-    receives gradient.  ``copy(buf)`` (``copy.copy``) or ``buf.copy()`` returns
+    written read as zero; a buffer made from integers holds floats once a float
+    is written.  When writes overlap the last one wins, and only it receives
+    gradient.  ``copy(buf)`` (``copy.copy``) or ``buf.copy()`` returns
     an ordinary array and freezes the buffer: a later write raises an error.
     A Buffer is not an ndarray: arithmetic on it raises ``TypeError``.
 
@@ -138,10 +139,10 @@ class Buffer:
     array([[ 1.,  2.],
            [10., 20.],
            [10., 20.]])
-    >>> buf[0] = 0.0
+    >>> buf[0] = 0.0  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: this Buffer was frozen by copy(buf) and cannot be written any more: finish writing before copying, or start a new Buffer
+    ValueError: this Buffer was frozen by copy(buf) and cannot be written any more: ...
     """
 
     __slots__ = ("_data", "_positions", "_writer", "_source", "_writes", "_frozen")
@@ -179,7 +180,11 @@ class Buffer:
         if self._frozen:
             raise ValueError("this Buffer was frozen by copy(buf) and cannot be written any more: "
                              "finish writing before copying, or start a new Buffer")
-        self._data[index] = getval(value)
+        raw = getval(value)
+        if self._data.dtype.kind not in "fc" and numpy.result_type(raw).kind in "fc":
+            # Rather than truncate: a buffer made from integers holds floats once it receives one.
+            self._data = self._data.astype(numpy.result_type(self._data, raw))
+        self._data[index] = raw
         if self._positions is None:
             if not isbox(value):
                 return

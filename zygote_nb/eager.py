@@ -94,9 +94,10 @@ def _require_matching_state(state: Any, model: Any, path: str) -> None:
         if state is None or isinstance(state, (dict, list, tuple)):
             problem = "the state of one array (a Leaf)"
     if problem is not None:
-        raise ValueError(f"eager_update(state, model, update): at {path} the model has {type(getval(model)).__name__} but the "
-                         f"state has {type(state).__name__}, expected {problem}: build the state with "
-                         f"optimisers.setup(rule, model) from this same model (or its part)")
+        raise ValueError(f"eager_update(state, model, update): at {path} the model has "
+                         f"{type(getval(model)).__name__} but the state has {type(state).__name__}, expected "
+                         f"{problem}: build the state with optimisers.setup(rule, model) from this same model "
+                         f"(or its part)")
     if isinstance(model, dict):
         for key in model:
             _require_matching_state(state[key], model[key], f"{path}[{key!r}]")
@@ -127,8 +128,8 @@ def eager_update(state: Any, model: Any, update: Callable) -> Any:
            [-0.5,  0. ]])
     """
     if not callable(update):
-        raise TypeError(f"eager_update(state, model, update) needs a function as update, got {type(getval(update)).__name__}: "
-                        f"pass e.g. zygote_nb.optimisers.update")
+        raise TypeError(f"eager_update(state, model, update) needs a function as update, got "
+                        f"{type(getval(update)).__name__}: pass e.g. zygote_nb.optimisers.update")
     _require_matching_state(state, model, "model")
     leaves, tree = structure.flatten(model)
     traced = [(position, leaf) for position, leaf in enumerate(leaves) if isbox(leaf)]

@@ -9,7 +9,8 @@
 * ``numpy.asarray(d)`` and ``numpy.array(d)`` raise ``TypeError`` with CuPy's
   message: no silent copy to the host;
 * a NumPy array as an operand raises ``TypeError`` with CuPy's message (integer
-  arrays are still accepted where NumPy functions take axes or indices);
+  arrays are still accepted as a function's axes or shape, and integer and
+  boolean ones as indices, which CuPy uploads);
 * ``d.get()`` is the explicit copy to the host; it and ``float(d)``, ``int(d)``,
   ``bool(d)`` count in :attr:`DuckArray.host_transfers`, so a test can prove
   that a computation moved nothing to the host.
@@ -50,18 +51,23 @@ def _refuse_host_array(value: numpy.ndarray) -> None:
     raise TypeError(f"Unsupported type {type(value)}")
 
 
-def _unwrap(value: Any, allow_integer_arrays: bool) -> Any:
-    """``value`` with every duck array replaced by its data; a NumPy data operand is refused."""
+# The NumPy arrays CuPy accepts beside its own: none as ufunc operands, integer ones as a
+# function's axes or shape, integer and boolean ones as indices (uploaded).
+OPERANDS, METADATA, INDICES = "", "iu", "biu"
+
+
+def _unwrap(value: Any, accepted_kinds: str) -> Any:
+    """``value`` with every duck array replaced by its data; NumPy arrays of other kinds are refused."""
     if isinstance(value, DuckArray):
         return value._data
     if isinstance(value, numpy.ndarray):
-        if not (allow_integer_arrays and value.dtype.kind in "iu"):
+        if value.dtype.kind not in accepted_kinds:
             _refuse_host_array(value)
         return value
     if type(value) in (list, tuple):
-        return type(value)(_unwrap(item, allow_integer_arrays) for item in value)
+        return type(value)(_unwrap(item, accepted_kinds) for item in value)
     if isinstance(value, dict):
-        return {key: _unwrap(item, allow_integer_arrays) for key, item in value.items()}
+        return {key: _unwrap(item, accepted_kinds) for key, item in value.items()}
     return value
 
 
@@ -78,7 +84,7 @@ def _wrap(value: Any) -> Any:
 
 def _method(name: str):
     def method(self, *args, **kwargs):
-        return _wrap(getattr(self._data, name)(*_unwrap(args, True), **_unwrap(kwargs, True)))
+        return _wrap(getattr(self._data, name)(*_unwrap(args, METADATA), **_unwrap(kwargs, METADATA)))
 
     method.__name__ = name
     return method
@@ -117,8 +123,8 @@ class DuckArray(NDArrayOperatorsMixin):
         if not all(isinstance(item, (DuckArray, numpy.ndarray, numbers.Number, numpy.generic)) for item in operands):
             return NotImplemented
         if out is not None:
-            kwargs["out"] = _unwrap(out, False)
-        result = ufunc(*_unwrap(inputs, False), **kwargs)
+            kwargs["out"] = _unwrap(out, OPERANDS)
+        result = ufunc(*_unwrap(inputs, OPERANDS), **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _wrap(result)
@@ -126,7 +132,7 @@ class DuckArray(NDArrayOperatorsMixin):
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(kind, (DuckArray, numpy.ndarray)) for kind in types):
             return NotImplemented
-        return _wrap(func(*_unwrap(args, True), **_unwrap(kwargs, True)))
+        return _wrap(func(*_unwrap(args, METADATA), **_unwrap(kwargs, METADATA)))
 
     def get(self) -> numpy.ndarray:
         """A copy on the host: the one explicit way out."""
@@ -156,10 +162,10 @@ class DuckArray(NDArrayOperatorsMixin):
         return (self[index] for index in range(len(self)))
 
     def __getitem__(self, index):
-        return _wrap(self._data[_unwrap(index, True)])
+        return _wrap(self._data[_unwrap(index, INDICES)])
 
     def __setitem__(self, index, value):
-        self._data[_unwrap(index, True)] = _unwrap(value, False)
+        self._data[_unwrap(index, INDICES)] = _unwrap(value, OPERANDS)
 
     def __repr__(self):
         return f"DuckArray({numpy.array2string(self._data, separator=', ')})"
@@ -180,7 +186,7 @@ class _Ufunc:
         return self._ufunc(*args, **kwargs)
 
     def at(self, target: DuckArray, index: Any, values: Any = None) -> None:
-        self._ufunc.at(target._data, _unwrap(index, True), _unwrap(values, False))
+        self._ufunc.at(target._data, _unwrap(index, INDICES), _unwrap(values, OPERANDS))
 
 
 class _Namespace:
@@ -193,7 +199,7 @@ class _Namespace:
         """Upload: host data (numbers, lists, NumPy arrays) becomes a duck array, as with ``cupy.asarray``."""
         if isinstance(value, DuckArray):
             return value if dtype is None or value.dtype == dtype else DuckArray(value._data.astype(dtype))
-        data = value if isinstance(value, numpy.ndarray) else _unwrap(value, True)
+        data = value if isinstance(value, numpy.ndarray) else _unwrap(value, METADATA)
         return DuckArray(numpy.array(data, dtype=dtype))
 
     def __getattr__(self, name):

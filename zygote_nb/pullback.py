@@ -18,6 +18,8 @@ output does not depend on it).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import operator
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -27,7 +29,7 @@ import numpy
 from autograd.core import VJPNode, VSpace, add_outgrads
 from autograd.numpy.numpy_vspaces import ArrayVSpace
 from autograd.numpy.numpy_boxes import ArrayBox
-from autograd.tracer import getval, isbox, new_box, notrace_primitives, toposort, trace_stack
+from autograd.tracer import TraceStack, getval, isbox, new_box, notrace_primitives, trace_stack
 
 from . import backend, structure
 
@@ -35,10 +37,14 @@ from . import backend, structure
 node_observers: list[Callable[["RecordedNode"], None]] = []
 
 
+# Numbers the nodes in the order they are recorded (see latest_first).
+_recording_clock = itertools.count()
+
+
 class RecordedNode(VJPNode):
     """One primitive call in a trace: its VJP, and the call itself kept for replay and display."""
 
-    __slots__ = ("fun", "args", "kwargs", "argnums", "value")
+    __slots__ = ("fun", "args", "kwargs", "argnums", "value", "order")
 
     def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
         try:
@@ -54,12 +60,14 @@ class RecordedNode(VJPNode):
             super().__init__(value, fun, args, kwargs, parent_argnums, parents)
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.value = parent_argnums, value
+        self.order = next(_recording_clock)
         for observer in node_observers:
             observer(self)
 
     def initialize_root(self):
         super().initialize_root()
         self.fun, self.args, self.kwargs, self.argnums, self.value = None, (), {}, (), None
+        self.order = next(_recording_clock)
 
 
 # Comparisons and other functions without derivatives are not recorded under VJPNode;
@@ -115,6 +123,20 @@ class Trace:
 _open_traces: list[Trace] = []
 
 
+@contextmanager
+def _new_trace(stack: TraceStack) -> Iterator[int]:
+    stack.top += 1
+    try:
+        yield stack.top
+    finally:
+        stack.top -= 1
+
+
+# autograd's own new_trace forgets to pop its level when the traced function raises, so after one
+# failed call every later trace would look nested inside a differentiation that is not running.
+TraceStack.new_trace = _new_trace
+
+
 def current_trace(value: Any = None) -> Trace | None:
     """The trace that ``value`` belongs to, or the innermost running one; ``None`` outside any."""
     if isbox(value):
@@ -122,6 +144,17 @@ def current_trace(value: Any = None) -> Trace | None:
             if trace.level == value._trace:
                 return trace
     return _open_traces[-1] if _open_traces else None
+
+
+@contextmanager
+def outside_traces() -> Iterator[None]:
+    """Run a block as if no trace were open (``checkpointed`` runs ``f`` untraced this way)."""
+    hidden = list(_open_traces)
+    _open_traces.clear()
+    try:
+        yield
+    finally:
+        _open_traces[:] = hidden
 
 
 def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
@@ -170,7 +203,7 @@ def backward(seeds: list, roots: list) -> list:
         cotangents[node] = add_outgrads(cotangents.get(node), backend.as_cotangent(node.value, seed))
     root_index = {root: index for index, root in enumerate(roots)}
     gradients: list = [None] * len(roots)
-    for node in toposort(sink):
+    for node in latest_first(sink):
         if node is sink:
             continue
         flagged = cotangents.pop(node, None)
@@ -183,6 +216,35 @@ def backward(seeds: list, roots: list) -> list:
             if parent_cotangent is not None:
                 cotangents[parent] = add_outgrads(cotangents.get(parent), parent_cotangent)
     return gradients
+
+
+def latest_first(end_node: RecordedNode) -> Iterator[RecordedNode]:
+    """The nodes behind ``end_node``, each after every node that uses it, the latest recorded first.
+
+    That is the forward pass in reverse, the order Zygote runs its pullbacks in:
+    a node's cotangent is complete, used and freed as early as possible.
+    autograd's ``toposort`` takes the ready node pushed last instead, so the
+    parents of ``W @ h`` wait behind the whole chain below ``h``, which keeps
+    ``W``'s cotangent alive (and delays an ``eager_update``) to the very end.
+    """
+    child_counts: dict = {}
+    stack = [end_node]
+    while stack:
+        node = stack.pop()
+        if node in child_counts:
+            child_counts[node] += 1
+        else:
+            child_counts[node] = 1
+            stack.extend(node.parents)
+    ready = [(-end_node.order, end_node)]
+    while ready:
+        _, node = heapq.heappop(ready)
+        yield node
+        for parent in node.parents:
+            if child_counts[parent] == 1:
+                heapq.heappush(ready, (-parent.order, parent))
+            else:
+                child_counts[parent] -= 1
 
 
 def _flatten_arguments(args: tuple) -> tuple[list, list]:

@@ -96,9 +96,6 @@ def test_peak_memory_of_a_step_is_lower():
     assert peak_memory_ratio(dense) < 1
 
 
-@pytest.mark.xfail(strict=True, reason="the core's backward pass visits the parents of `W @ h` last-first (autograd's "
-                                       "LIFO toposort), so the weights' eager update waits for the rest of the chain; "
-                                       "visiting ready nodes in reverse recording order fixes it")
 def test_peak_memory_is_lower_with_the_weights_written_first():
     assert peak_memory_ratio(dense_weights_first) < 1
 

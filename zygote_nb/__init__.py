@@ -7,17 +7,25 @@
 
 from . import dispatch  # noqa: F401  (plain NumPy calls on traced values use traced NumPy)
 from . import forward_rules  # noqa: F401  (registers the forward-mode rules autograd lacks)
+from . import hooks
+from .buffer import Buffer
+from .checkpoint import checkpointed
+from .eager import eager_update
 from .errors import DifferentiationError
+from .forwarddiff import forwarddiff
 from .gradients import gradient, withgradient
 from .hessians import diaghessian, hessian, hessian_reverse
+from .hooks import hook
 from .ignore import ignore_derivatives
 from .jacobians import jacobian, withjacobian
 from .params import Grads, IdDict, Params
 from .pullback import pullback
+from .showgrad import capture_reports, showgrad
 
 __all__ = [
-    "DifferentiationError", "Grads", "IdDict", "Params", "diaghessian", "gradient", "hessian", "hessian_reverse", "ignore_derivatives",
-    "jacobian", "pullback", "withgradient", "withjacobian",
+    "Buffer", "DifferentiationError", "Grads", "IdDict", "Params", "capture_reports", "checkpointed",
+    "diaghessian", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
+    "ignore_derivatives", "jacobian", "pullback", "showgrad", "withgradient", "withjacobian",
 ]
 
 

@@ -18,8 +18,7 @@ argument: closed-over traced values would get no gradient, so they are refused.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import autograd.numpy as traced_numpy
 import numpy
@@ -28,18 +27,7 @@ from autograd.tracer import getval, isbox
 
 from . import structure
 from .forward import jvp
-from .pullback import _open_traces, pullback
-
-
-@contextmanager
-def _outside_traces() -> Iterator[None]:
-    """Run with no trace open, so that a ``showgrad`` in ``f``'s untraced forward run registers nowhere."""
-    hidden = list(_open_traces)
-    _open_traces.clear()
-    try:
-        yield
-    finally:
-        _open_traces[:] = hidden
+from .pullback import outside_traces, pullback
 
 
 class _Call:
@@ -59,7 +47,7 @@ class _Call:
 
 @primitive
 def _checkpointed_call(call, *leaves):
-    with _outside_traces():
+    with outside_traces():
         output = call(*leaves)
     if isbox(output):
         raise TypeError("checkpointed(f, ...): f uses a traced value it does not receive as an argument, "
@@ -88,7 +76,7 @@ def _recomputed_cotangents(argnums, ans, args, kwargs):
 def _pushed_tangent(argnums, tangents, ans, args, kwargs):
     call, leaves = args[0], list(args[1:])
     total = None
-    with _outside_traces():
+    with outside_traces():
         for argnum, tangent in zip(argnums, tangents):
             position = argnum - 1
 

@@ -139,12 +139,12 @@ def heatmap_figure(matrix: numpy.ndarray, *, title: str, row_label: str,
         _write_entries(axes, matrix, limit)
     figure.colorbar(image, cax=figure.add_axes(COLOUR_BAR_AXES))
     axes.set_xlabel(_axis_label(column_blocks))
-    axes.set_ylabel(_axis_label(row_blocks) if row_blocks else f"{row_label} (index)")
+    axes.set_ylabel(_axis_label(row_blocks) if row_blocks else f"{shorten(row_label, 40)} (index)")
     _mark_blocks(axes, column_blocks, "x")
     if row_blocks:
         _mark_blocks(axes, row_blocks, "y")
     shown = f"; shown {reduced.shape[0]}×{reduced.shape[1]}, largest |entry| per block" if (height, width) != (1, 1) else ""
-    axes.set_title(f"{title}\n{rows}×{columns}, {describe_range(matrix)}{shown}", fontsize=10,
+    axes.set_title(f"{shorten(title, 80)}\n{rows}×{columns}, {describe_range(matrix)}{shown}", fontsize=10,
                    pad=22 if len(column_blocks) > 1 else 8)
     return figure
 
@@ -152,6 +152,18 @@ def heatmap_figure(matrix: numpy.ndarray, *, title: str, row_label: str,
 def figure_colour_map():
     """The diverging map, with NaN in black so that it cannot pass for a zero."""
     return colormaps[COLOUR_MAP].with_extremes(bad="black")
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis in the middle, so both ends stay readable.
+
+    >>> shorten("np.mean((predict(w, b) - labels) ** 2)", 20)
+    'np.mean((…els) ** 2)'
+    """
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
 def _write_entries(axes, matrix: numpy.ndarray, limit: float) -> None:

@@ -47,7 +47,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, (int, float, numpy.integer, numpy.floating)):
         return f"{float(value):.6g}"
     if isinstance(value, numpy.ndarray):
-        return numpy.array2string(value, precision=4, threshold=FULL_ENTRIES, edgeitems=3)
+        return numpy.array2string(value, precision=4, threshold=FULL_ENTRIES, edgeitems=3, suppress_small=True)
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -62,7 +62,8 @@ def headline(label: str, value: Any) -> str:
     """
     text = format_value(value)
     if "\n" in text:
-        return f"{label} =\n" + "\n".join("  " + line for line in text.splitlines())
+        indent = " " * (len(label) - len(label.lstrip()) + 2)
+        return f"{label} =\n" + "\n".join(indent + line for line in text.splitlines())
     return f"{label} = {text}"
 
 
@@ -144,6 +145,9 @@ class GradientResult:
         lines = [headline(f"gradient of {self.output_source}", self.value)]
         width = max((len(path) for path, _ in self.rows()), default=0)
         for path, gradient in self.rows():
+            if gradient is not None and numpy.ndim(gradient) == 0:
+                lines.append(f"  {path.ljust(width)}: {format_value(gradient)}")
+                continue
             lines.append(f"  {path.ljust(width)}: {describe_derivative(gradient)}")
             if gradient is not None:
                 lines.extend(" " * (width + 4) + line for line in format_value(gradient).splitlines())
@@ -189,12 +193,16 @@ class MatrixResult:
     """What Jacobian and Hessian results share: a matrix in named blocks, drawn as a heatmap.
 
     A subclass is a dataclass with ``output_source``, ``value``, ``inputs`` and
-    ``grad``, and provides ``matrix``, ``title``, ``blocks()`` (``(input name,
+    ``grad``, and provides ``matrix``, ``blocks()`` (``(input name,
     columns)`` in order), ``row_blocks()`` and ``summary_body()``.
     """
 
     def __getitem__(self, name: str) -> Any:
         return self.grad[name]
+
+    @property
+    def title(self) -> str:
+        return self.titled(self.output_source)
 
     @property
     def plottable(self) -> bool:
@@ -203,7 +211,8 @@ class MatrixResult:
 
     def heatmap(self):
         """The heatmap as a :class:`matplotlib.figure.Figure`."""
-        return heatmap.heatmap_figure(self.matrix, title=self.title, row_label=self.output_source,
+        return heatmap.heatmap_figure(self.matrix, title=self.titled(heatmap.shorten(self.output_source, 40)),
+                                      row_label=self.output_source,
                                       column_blocks=self.blocks(), row_blocks=self.row_blocks())
 
     @cached_property
@@ -234,7 +243,7 @@ class MatrixResult:
 
     def summary(self) -> str:
         """The text a terminal shows."""
-        return "\n".join([headline(f"{self.title}; {self.output_source}", self.value), *self.summary_body()])
+        return "\n".join([self.title, headline("  value", self.value), *self.summary_body()])
 
     def _repr_html_(self) -> str:
         return self.to_html(plot=True)
@@ -257,7 +266,8 @@ class JacobianResult(MatrixResult):
     >>> result = JacobianResult("2 * x", numpy.array([2.0, 4.0]), {"x": numpy.array([1.0, 2.0])},
     ...                         {"x": numpy.array([[2.0, 0.0], [0.0, 2.0]])})
     >>> print(result.summary())
-    Jacobian of 2 * x with respect to x; 2 * x = [2. 4.]
+    Jacobian of 2 * x with respect to x
+      value = [2. 4.]
       2×2 matrix, entries in [0, 2]
         [[2. 0.]
          [0. 2.]]
@@ -268,9 +278,8 @@ class JacobianResult(MatrixResult):
     inputs: dict
     grad: dict
 
-    @property
-    def title(self) -> str:
-        return f"Jacobian of {self.output_source} with respect to {', '.join(self.inputs)}"
+    def titled(self, output_text: str) -> str:
+        return f"Jacobian of {output_text} with respect to {', '.join(self.inputs)}"
 
     def blocks(self) -> list[tuple[str, int]]:
         return [(name, _columns(jacobian)) for name, jacobian in self.grad.items() if jacobian is not None]
@@ -316,9 +325,8 @@ class HessianResult(MatrixResult):
     hessian: numpy.ndarray
     method: str = "forward over reverse"
 
-    @property
-    def title(self) -> str:
-        return f"Hessian of {self.output_source} with respect to {', '.join(self.inputs)}"
+    def titled(self, output_text: str) -> str:
+        return f"Hessian of {output_text} with respect to {', '.join(self.inputs)}"
 
     @property
     def matrix(self) -> numpy.ndarray:

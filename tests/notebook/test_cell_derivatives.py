@@ -107,3 +107,9 @@ def test_long_jacobian_shows_a_progress_bar_and_a_short_one_does_not(capsys):
     assert "%|" not in capsys.readouterr().err
     jacobian_of_cell("np.sin(x)", ["x"], ns)
     assert "100%|" in capsys.readouterr().err
+
+
+def test_long_hessian_shows_a_progress_bar(capsys):
+    result = hessian_of_cell("np.sum(x ** 3)", ["x"], {"np": numpy, "x": numpy.linspace(0.1, 1.0, 70)})
+    numpy.testing.assert_allclose(numpy.diag(result.hessian), 6 * numpy.linspace(0.1, 1.0, 70))
+    assert "100%|" in capsys.readouterr().err

@@ -66,3 +66,12 @@ def test_hessian_summary_counts_eigenvalues_and_names_the_point():
     assert "1 positive, 1 negative, 1 near zero" in text
     assert "degenerate" in text
     assert result._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_check_error_column_spans_the_rows_of_a_container_input():
+    params = {"w": numpy.array([1.0, 2.0]), "b": 0.5}
+    report = check_gradient(lambda p: (p["w"] ** 2).sum() + p["b"], params)
+    result = GradientResult("f", 5.5, {"params": params}, {"params": report.gradient[0]}, report)
+    page = result.to_html()
+    assert page.count('rowspan="2"') == 1
+    assert "params[&#x27;w&#x27;]" in page and "params[&#x27;b&#x27;]" in page

@@ -67,16 +67,6 @@ def headline(label: str, value: Any) -> str:
     return f"{label} = {text}"
 
 
-def leaf_paths(name: str, value: Any) -> list[tuple[str, Any]]:
-    """``(path, leaf)`` for every differentiable number or array inside an input.
-
-    >>> [path for path, _ in leaf_paths("params", {"w": numpy.ones(2), "b": 0.0, "tag": "x"})]
-    ["params['w']", "params['b']"]
-    """
-    leaves, tree = structure.flatten(value)
-    return list(zip(_paths(tree, name), leaves))
-
-
 def _paths(tree: structure.Tree, prefix: str) -> list[str]:
     if tree.kind == "leaf":
         return [prefix]
@@ -132,12 +122,17 @@ class GradientResult:
     def __getitem__(self, name: str) -> Any:
         return self.grad[name]
 
-    def rows(self) -> list[tuple[str, Any]]:
-        """``(path, gradient)`` for every number and array inside the inputs, in order."""
+    def rows(self, name: str | None = None) -> list[tuple[str, Any]]:
+        """``(path, gradient)`` for every number and array inside the inputs (or input ``name``), in order.
+
+        >>> result = GradientResult("f", 0.0, {"p": {"w": numpy.ones(2), "tag": "x"}}, {"p": {"w": numpy.ones(2), "tag": None}})
+        >>> [path for path, _ in result.rows()]
+        ["p['w']"]
+        """
         rows = []
-        for name, value in self.inputs.items():
-            leaves, tree = structure.flatten(value)
-            rows.extend(zip(_paths(tree, name), tree.leaves_of(self.grad[name])))
+        for input_name in ([name] if name is not None else self.inputs):
+            _, tree = structure.flatten(self.inputs[input_name])
+            rows.extend(zip(_paths(tree, input_name), tree.leaves_of(self.grad[input_name])))
         return rows
 
     def summary(self) -> str:
@@ -161,19 +156,19 @@ class GradientResult:
         """A table of input, shape, gradient norm, min, max and NaN/Inf counts, with the value and any check."""
         check_column = self.check is not None
         rows = []
-        errors = self._check_errors() if check_column else {}
-        for path, gradient in self.rows():
-            extra = f"<td>{_escape(errors.get(path, ''))}</td>" if check_column else ""
-            rows.append(f"<tr><td><code>{_escape(path)}</code></td>{_statistics_cells(gradient)}{extra}</tr>")
+        for position, name in enumerate(self.inputs):
+            input_rows = self.rows(name)
+            for index, (path, gradient) in enumerate(input_rows):
+                extra = ""
+                if check_column and index == 0:
+                    error = self.check.errors[position]
+                    extra = f'<td rowspan="{len(input_rows)}">{"" if error is None else f"{error:.2g}"}</td>'
+                rows.append(f"<tr><td><code>{_escape(path)}</code></td>{_statistics_cells(gradient)}{extra}</tr>")
         head = _TABLE_HEAD.format(extra="<th>check error</th>" if check_column else "")
         check = f"<p>{_escape(check_sentence(self.check))}</p>" if check_column else ""
         return (f"<div class=\"zygote-nb-result\"><p>gradient of <code>{_escape(self.output_source)}</code> = "
                 f"<code>{_escape(format_value(self.value))}</code></p>"
                 f"<table>{head}{''.join(rows)}</table>{check}</div>")
-
-    def _check_errors(self) -> dict:
-        """The worst relative error of each input, keyed by its name (the check is per argument)."""
-        return {name: f"{error:.2g}" for name, error in zip(self.inputs, self.check.errors) if error is not None}
 
     def _repr_html_(self) -> str:
         return self.to_html()

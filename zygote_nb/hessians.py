@@ -144,23 +144,25 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "
     """
     require_engine("diaghessian", engine)
     with explained_errors():
-        _require_scalar_function("diaghessian", f, args)
         diagonals = []
         for position, x in enumerate(args):
             if not structure.is_differentiable(x):
                 diagonals.append(None)
                 continue
+            gradient_at = _gradient_function("diaghessian", f, args, position)
             if engine == "batched":
-                recording = record(_gradient_function("diaghessian", f, args, position), x)
+                recording = record(gradient_at, x)
                 if can_batch(recording):
                     diagonal = hessian_diagonal(recording, memory_budget, progress)
                     diagonals.append(diagonal if isinstance(getval(x), numpy.ndarray) else float(diagonal))
                     continue
-            gradient_at = _gradient_function("diaghessian", f, args, position)
+            _require_scalar_function("diaghessian", f, args)
             diagonal = numpy.zeros(numpy.shape(x))
             for i in progress_bar(range(numpy.size(x)), enabled=progress, description="diaghessian"):
                 _, column = jvp(gradient_at, x, _basis(x, i))
                 if column is not None:
                     diagonal.flat[i] = numpy.ravel(column)[i]
             diagonals.append(diagonal if isinstance(x, numpy.ndarray) else float(diagonal))
+        if all(diagonal is None for diagonal in diagonals):
+            _require_scalar_function("diaghessian", f, args)
         return tuple(diagonals)

@@ -39,7 +39,8 @@ sweep calls their own VJP once per row, as the row-by-row loop does (a
 ``showgrad`` reports once per row).  Graphs that hold them are never swept in
 forward mode by ``jacobian``.  Every operator keeps the row-by-row loop as
 ``engine="loop"``; it is also taken automatically for complex values and
-inside an enclosing differentiation, where the loop stays traceable.
+inside an enclosing differentiation (where plain-NumPy batch rules would
+drop the outer derivative).
 
 >>> import numpy, autograd.numpy as anp
 >>> from zygote_nb.engine import record, jacobian_matrices

@@ -31,9 +31,10 @@ from .rules import TANGENT_RULES
 def can_batch(recording: Recording) -> bool:
     """Whether the batched engine applies: real values only, and no differentiation running around it.
 
-    Inside an enclosing trace (a derivative of a derivative) the loop path
-    stays traceable, which the batch rules (plain NumPy) are not; complex
-    values keep autograd's own conventions by taking the loop path too.
+    Inside an enclosing trace (a derivative of a derivative) the batch rules,
+    plain NumPy, would drop the outer derivative, so the loop path runs
+    there; complex values keep autograd's own conventions by taking the loop
+    path too.
     """
     if trace_stack.top >= 0:
         return False
@@ -67,6 +68,8 @@ def _bytes_per_row(order: list, *extra_sizes: int) -> int:
 
 def _size_of(value: Any) -> int:
     """How many numbers a recorded value holds (tuples summed; a sparse value counts its whole space)."""
+    if isinstance(value, numpy.ndarray):
+        return value.size
     vector_space = getattr(value, "vs", None)
     if vector_space is not None:
         return int(vector_space.size)

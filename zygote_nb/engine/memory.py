@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 FLOAT_BYTES = 8
 
@@ -24,8 +25,19 @@ class MemoryBudgetError(MemoryError):
     """A derivative whose result alone would not fit in the memory budget."""
 
 
+_last_reading: list = [float("-inf"), 0]
+READING_LIFETIME = 1.0  # seconds; a derivative in a loop need not reread /proc/meminfo every call
+
+
 def available_memory() -> int:
     """Bytes the system can still hand out: ``MemAvailable`` from /proc/meminfo, else free pages."""
+    now = time.monotonic()
+    if now - _last_reading[0] > READING_LIFETIME:
+        _last_reading[:] = [now, _read_available_memory()]
+    return _last_reading[1]
+
+
+def _read_available_memory() -> int:
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:

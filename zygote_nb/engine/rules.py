@@ -68,14 +68,17 @@ def value_shape(value: Any) -> tuple:
 # ----- elementwise: every row times the same local derivative -----
 
 def _elementwise(partials: dict[int, Callable]) -> tuple[Callable, Callable]:
-    """Rules from ``partials[argnum](ans, *args)``: ∂ output / ∂ argument, broadcastable to the output."""
+    """Rules from ``partials[argnum](ans, *args)``: ∂ output / ∂ argument, broadcastable to the output.
+
+    A partial derivative of ``None`` is one: the batch passes through unscaled.
+    """
 
     def cotangent(node, argnum, batch):
         factor = partials[argnum](node.value, *node.args)
         shape = numpy.shape(node.args[argnum])
         if isinstance(batch, ScaledIdentity) and batch.shape == shape:
-            return batch.scaled(factor)
-        return unbroadcast(dense(batch) * factor, shape)
+            return batch if factor is None else batch.scaled(factor)
+        return unbroadcast(_times(dense(batch), factor), shape)
 
     def tangent(node, tangents):
         output_shape = numpy.shape(node.value)
@@ -83,13 +86,17 @@ def _elementwise(partials: dict[int, Callable]) -> tuple[Callable, Callable]:
         for argnum, batch in tangents.items():
             factor = partials[argnum](node.value, *node.args)
             if isinstance(batch, ScaledIdentity) and batch.shape == output_shape:
-                term = batch.scaled(factor)
+                term = batch if factor is None else batch.scaled(factor)
             else:
-                term = broadcast_to(align(dense(batch), len(output_shape)) * factor, output_shape)
+                term = broadcast_to(_times(align(dense(batch), len(output_shape)), factor), output_shape)
             total = add(total, term)
         return total
 
     return cotangent, tangent
+
+
+def _times(batch, factor):
+    return batch if factor is None else batch * factor
 
 
 def _replace_zero(x, replacement):
@@ -135,8 +142,8 @@ _UNARY = {
 }
 
 _BINARY = {
-    anp.add: (lambda ans, x, y: 1.0, lambda ans, x, y: 1.0),
-    anp.subtract: (lambda ans, x, y: 1.0, lambda ans, x, y: -1.0),
+    anp.add: (lambda ans, x, y: None, lambda ans, x, y: None),
+    anp.subtract: (lambda ans, x, y: None, lambda ans, x, y: -1.0),
     anp.multiply: (lambda ans, x, y: y, lambda ans, x, y: x),
     anp.divide: (lambda ans, x, y: 1.0 / y, lambda ans, x, y: -x / y**2),
     anp.true_divide: (lambda ans, x, y: 1.0 / y, lambda ans, x, y: -x / y**2),
@@ -150,8 +157,8 @@ _BINARY = {
     anp.logaddexp2: (lambda ans, x, y: 2 ** (x - ans), lambda ans, x, y: 2 ** (y - ans)),
     anp.arctan2: (lambda ans, x, y: y / (x**2 + y**2), lambda ans, x, y: -x / (x**2 + y**2)),
     anp.hypot: (lambda ans, x, y: x / ans, lambda ans, x, y: y / ans),
-    anp.mod: (lambda ans, x, y: 1.0, lambda ans, x, y: -numpy.floor(x / y)),
-    anp.remainder: (lambda ans, x, y: 1.0, lambda ans, x, y: -numpy.floor(x / y)),
+    anp.mod: (lambda ans, x, y: None, lambda ans, x, y: -numpy.floor(x / y)),
+    anp.remainder: (lambda ans, x, y: None, lambda ans, x, y: -numpy.floor(x / y)),
 }
 
 for _fun, _partial in _UNARY.items():

@@ -1,0 +1,154 @@
+"""The batched engine's own behaviour: modes, chunks, the memory budget, fallbacks, instrumentation."""
+
+import io
+import contextlib
+
+import autograd.numpy as anp
+import numpy
+import pytest
+from autograd.extend import defjvp, defvjp, primitive
+
+import zygote_nb as zn
+from zygote_nb.engine import MemoryBudgetError, jacobian_matrices, record
+from zygote_nb.engine.batch import ScaledIdentity, unbroadcast
+from zygote_nb.engine.passes import push_forward
+
+W = numpy.random.default_rng(0).standard_normal((5, 3))
+calls = {"vjp": 0, "jvp": 0}
+
+
+@primitive
+def scaled_by_three(x):
+    """A primitive that the engine has no batch rule for, counting how often its own rules run."""
+    return 3.0 * x
+
+
+def _counted_vjp(ans, x):
+    def vjp(g):
+        calls["vjp"] += 1
+        return 3.0 * g
+
+    return vjp
+
+
+def _counted_jvp(g, ans, x):
+    calls["jvp"] += 1
+    return 3.0 * g
+
+
+defvjp(scaled_by_three, _counted_vjp)
+defjvp(scaled_by_three, _counted_jvp)
+
+
+def test_reverse_mode_calls_a_rule_less_primitive_once_per_row_as_the_loop_does():
+    x = numpy.array([0.1, -0.4, 0.7])
+    f = lambda x: anp.tanh(W @ scaled_by_three(x))  # noqa: E731
+    calls["vjp"] = 0
+    batched = zn.jacobian(f, x)[0]
+    assert calls["vjp"] == 5  # reverse mode (the primitive rules out forward mode), one call per output row
+    calls["vjp"] = 0
+    looped = zn.jacobian(f, x, engine="loop")[0]
+    assert calls["vjp"] == 5
+    numpy.testing.assert_allclose(batched, looped, rtol=1e-12)
+    numpy.testing.assert_allclose(batched, (1 - numpy.tanh(3 * W @ x) ** 2)[:, None] * 3 * W, rtol=1e-12)
+
+
+def test_forward_mode_falls_back_to_the_primitives_own_jvp_per_column():
+    x = numpy.array([0.1, -0.4, 0.7])
+    recording = record(lambda x: anp.sin(scaled_by_three(x)), x)
+    calls["jvp"] = 0
+    J = jacobian_matrices(recording, 1, mode="forward")[0]
+    assert calls["jvp"] == 3
+    numpy.testing.assert_allclose(J, numpy.diag(3 * numpy.cos(3 * x)), rtol=1e-12)
+
+
+def test_hook_like_instrumentation_keeps_its_per_row_semantics():
+    seen = []
+
+    @primitive
+    def report(x):
+        return x
+
+    defvjp(report, lambda ans, x: lambda g: seen.append(numpy.array(g)) or g)
+    x = numpy.array([1.0, 2.0])
+    zn.jacobian(lambda x: report(x) ** 2, x)
+    assert len(seen) == 2
+    numpy.testing.assert_allclose(numpy.stack(seen), numpy.diag(2 * x))  # row k: the cotangent 2x_k e_k
+
+
+def test_forward_mode_is_chosen_for_wide_jacobians_and_matches_reverse_mode():
+    wide = numpy.random.default_rng(1).standard_normal((40, 2))
+    x = numpy.array([0.3, -0.2])
+    recording = record(lambda x: anp.tanh(wide @ x), x)
+    forward = jacobian_matrices(recording, 1, mode="forward")[0]
+    reverse = jacobian_matrices(recording, 1, mode="reverse")[0]
+    numpy.testing.assert_allclose(forward, reverse, rtol=1e-12)
+    numpy.testing.assert_allclose(zn.jacobian(lambda x: anp.tanh(wide @ x), x)[0], reverse, rtol=1e-12)
+
+
+def test_elementwise_tangents_stay_a_scaled_identity():
+    x = numpy.linspace(-1, 1, 6)
+    recording = record(lambda x: anp.sin(x) * x**2 + 1.0, x)
+    (_, end), = recording.ends
+    tangent = push_forward(recording.nodes(), {recording.roots[0]: ScaledIdentity(numpy.ones(6), 0, 6)},
+                           [end], 6)[end]
+    assert isinstance(tangent, ScaledIdentity)
+    numpy.testing.assert_allclose(tangent.diagonal(), numpy.cos(x) * x**2 + 2 * x * numpy.sin(x), rtol=1e-12)
+
+
+def test_diaghessian_of_a_separable_function_equals_the_loop_and_the_formula():
+    x = numpy.linspace(-2, 2, 50)
+    f = lambda x: anp.sum(x**3 * anp.sin(x))  # noqa: E731
+    expected = 6 * x * numpy.sin(x) + 6 * x**2 * numpy.cos(x) - x**3 * numpy.sin(x)
+    numpy.testing.assert_allclose(zn.diaghessian(f, x)[0], expected, rtol=1e-12, atol=1e-12)
+    numpy.testing.assert_allclose(zn.diaghessian(f, x, engine="loop")[0], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_result_larger_than_the_budget_is_refused_before_any_work():
+    evaluations = []
+
+    def f(x):
+        evaluations.append(1)
+        return anp.tanh(x)
+
+    with pytest.raises(MemoryBudgetError, match=r"jacobian needs 8\.0 MB .* shape \(1000, 1000\).*memory_budget="):
+        zn.jacobian(f, numpy.zeros(1000), memory_budget=10**6)
+    assert len(evaluations) == 1  # the recording only: no backward pass ran
+    with pytest.raises(MemoryBudgetError, match="hessian needs"):
+        zn.hessian(lambda x: anp.sum(x**2), numpy.zeros(1000), memory_budget=10**6)
+
+
+def test_small_budgets_split_the_batch_into_chunks_with_a_progress_bar():
+    x = numpy.linspace(-1, 1, 12)
+    f = lambda x: anp.cumsum(anp.sin(x)) * x  # noqa: E731
+    stream = io.StringIO()
+    with contextlib.redirect_stderr(stream):
+        chunked = zn.jacobian(f, x, memory_budget=12 * 12 * 8 + 2000, progress=True)[0]
+    assert "jacobian chunks" in stream.getvalue()
+    numpy.testing.assert_allclose(chunked, zn.jacobian(f, x, engine="loop")[0], rtol=1e-12)
+
+
+def test_default_budget_is_half_the_available_memory():
+    from zygote_nb.engine.memory import available_memory, budget_or_default
+
+    assert 0 < budget_or_default(None) <= available_memory() // 2 + 1
+    assert budget_or_default(123) == 123
+
+
+def test_complex_intermediates_take_the_loop_path():
+    x = numpy.array([0.3, 0.5])
+    f = lambda x: anp.abs(anp.exp(1j * x) + x)  # noqa: E731
+    numpy.testing.assert_allclose(zn.jacobian(f, x)[0], zn.jacobian(f, x, engine="loop")[0], rtol=1e-12)
+
+
+def test_unknown_engine_names_the_choices():
+    with pytest.raises(ValueError, match='engine="batched".*engine="loop"'):
+        zn.jacobian(anp.sin, numpy.ones(2), engine="fast")
+
+
+def test_unbroadcast_keeps_the_batch_axis_where_autograd_would_sum_it():
+    from autograd.numpy.numpy_vjps import unbroadcast as autograd_unbroadcast
+
+    batch = numpy.ones((4, 2, 3))
+    assert unbroadcast(batch, (3,)).shape == (4, 3)
+    assert autograd_unbroadcast(batch, anp.metadata(numpy.ones(3))).shape == (3,)

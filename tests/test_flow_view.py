@@ -197,3 +197,23 @@ def test_the_demo_notebook_builds_its_widgets_headless():
             assert output.output_type != "error"
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
                 assert {"image/png", "text/plain", "text/html"} <= set(output["data"])
+
+
+def test_a_gradient_result_with_a_recorded_flow_is_shown_as_the_view_and_follows_its_hooks(monkeypatch):
+    from zygote_nb.notebook import display as display_module
+    from zygote_nb.notebook.results import GradientResult
+
+    shown = []
+    monkeypatch.setattr(display_module, "display", lambda *objects, **options: shown.extend(objects))
+    clipping, flow = clipped_flow(0.5)
+    result = GradientResult("np.sum(hidden ** 2)", flow.value, {"w": numpy.zeros((2, 3)), "x": numpy.zeros(3)},
+                            dict(zip(["w", "x"], flow.gradients)))
+    result.flow = flow
+    display_module.display_gradient_result(result, widget=True)
+    (view,) = shown
+    assert isinstance(view, FlowView)
+    (slider,) = sliders(view)
+    slider.value = 0.02
+    assert numpy.abs(result["w"]).max() == pytest.approx(0.02)
+    display_module.display_gradient_result(result, widget=False)
+    assert isinstance(shown[-1], dict) and "text/plain" in shown[-1]

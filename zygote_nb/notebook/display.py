@@ -56,9 +56,21 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
 
     ``widget`` asks for the interactive gradient-flow view where the front end
     can show widgets; the static view (table of gradient statistics, text
-    summary) is what shows without one, and with ``--no-widget``.
+    summary) is what shows without one, and with ``--no-widget``.  The view
+    needs the cell's recorded flow (``result.flow``, made by
+    :func:`~zygote_nb.flow.trace_gradient`); a hook control moved in it
+    replays the backward pass and updates ``result.grad``.
     """
-    display(gradient_bundle(result, shown_formats()), raw=True)
+    formats = shown_formats()
+    flow = getattr(result, "flow", None)
+    if widget and flow is not None and "text/html" in formats:
+        from .flow_view import FlowView
+
+        view = FlowView(flow)
+        view.on_replay(lambda replayed: result.grad.update(zip(result.grad, replayed.gradients)))
+        display(view)
+        return
+    display(gradient_bundle(result, formats), raw=True)
 
 
 def display_matrix_result(result: MatrixResult, plot: bool) -> None:

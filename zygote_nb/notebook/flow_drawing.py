@@ -38,6 +38,7 @@ VANISHING_COLOUR = "#c7c7c7"
 NO_GRADIENT_COLOUR = "#ffffff"
 COLOUR_MAP = "viridis"
 LABELLED_ITEMS = 60
+ENTRIES_AS_BARS = 64
 
 
 def png_bytes(figure: Figure) -> bytes:
@@ -157,7 +158,8 @@ def draw_gradient_norms(norms: dict[str, float | None], title: str) -> bytes:
 
 
 def draw_gradient(gradient: Any, title: str) -> bytes | None:
-    """A 2-D gradient as a heatmap centred on zero, any other array as a histogram; ``None`` for a scalar."""
+    """A 2-D gradient as a heatmap centred on zero, a short vector entry by entry, any other array as a
+    histogram; ``None`` for a scalar."""
     array = as_host_array(gradient)
     if array is None or array.size <= 1:
         return None
@@ -174,6 +176,13 @@ def draw_gradient(gradient: Any, title: str) -> bytes | None:
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("column")
         axes.set_ylabel("row")
+    elif array.ndim == 1 and array.size <= ENTRIES_AS_BARS:
+        axes.bar(numpy.arange(array.size), numpy.where(numpy.isfinite(array), array, 0.0),
+                 color=[NON_FINITE_COLOUR if not numpy.isfinite(entry) else "#1f77b4" for entry in array])
+        axes.axhline(0.0, color="#444444", linewidth=0.6)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("index")
+        axes.set_ylabel("gradient")
     else:
         axes.hist(finite, bins=min(40, max(5, finite.size // 2)), color="#1f77b4")
         axes.set_xlabel("gradient entry")

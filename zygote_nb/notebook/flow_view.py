@@ -59,7 +59,7 @@ class FlowView(widgets.VBox):
         self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"})
         self.expand_button = widgets.Button(description="expand group", icon="expand")
         self.details = widgets.HTML()
-        self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none"))
+        self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none", width="380px"))
         self.hook_controls = widgets.VBox()
         self.layer_choice = widgets.ToggleButtons(options=[("by source line", "line"), ("by input", "input")],
                                                   description="gradient flow", style={"description_width": "initial"})

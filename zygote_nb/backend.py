@@ -126,10 +126,11 @@ def on_one_library(leaves: list) -> list:
 def _one_library(raws: list) -> ArrayLibrary | None:
     libraries = {library.name: library for library in map(library_of, raws) if library is not None}
     if len(libraries) > 1:
-        names = " and ".join(sorted(libraries))
+        names = sorted(libraries)
+        device = next(name for name in names if name != "numpy")
         raise TypeError(
-            f"the arguments mix {names} arrays: move them to one device (cupy.asarray(a) or a.get()), "
-            f"or force one with zygote_nb.using_backend({sorted(libraries)[-1]!r})")
+            f"the arguments mix {' and '.join(names)} arrays: move them to one device (cupy.asarray(a) or "
+            f"a.get()), or force one with zygote_nb.using_backend({device!r})")
     return next(iter(libraries.values()), None)
 
 

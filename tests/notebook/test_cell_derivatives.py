@@ -113,3 +113,11 @@ def test_long_hessian_shows_a_progress_bar(capsys):
     result = hessian_of_cell("np.sum(x ** 3)", ["x"], {"np": numpy, "x": numpy.linspace(0.1, 1.0, 70)})
     numpy.testing.assert_allclose(numpy.diag(result.hessian), 6 * numpy.linspace(0.1, 1.0, 70))
     assert "100%|" in capsys.readouterr().err
+
+
+def test_recorded_flow_has_the_cells_operations_and_the_same_gradient():
+    ns = {"np": numpy, "x": numpy.array([0.5, 1.5])}
+    result = gradient_of_cell("y = np.sin(x)\nnp.sum(y * y)", ["x"], ns, record_flow=True)
+    numpy.testing.assert_allclose(result["x"], numpy.sin(2 * ns["x"]))
+    assert [node.name for node in result.flow.nodes] == ["x", "sin", "multiply", "sum"]
+    assert gradient_of_cell("np.sum(x)", ["x"], ns).flow is None

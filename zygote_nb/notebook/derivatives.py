@@ -26,6 +26,7 @@ import zygote_nb.numpy as traceable_numpy
 
 from .. import structure
 from ..checking import check_gradient
+from ..flow import trace_gradient
 from ..gradients import objective_cotangent, withgradient
 from ..hessians import hessian, hessian_reverse
 from ..jacobians import withjacobian
@@ -70,22 +71,29 @@ def output_check(magic: str) -> Callable[[Any, str], None]:
 
 
 def gradient_of_cell(source: str, input_names: list, namespace: dict, *, check: bool = False,
-                     header: str = "%%gradient") -> GradientResult:
+                     record_flow: bool = False, header: str = "%%gradient") -> GradientResult:
     """The gradient of the cell's last expression with respect to the named variables of ``namespace``.
 
     If the output is a tuple, list or dict, its first element is
     differentiated and ``value`` is the whole output (as for
     :func:`~zygote_nb.withgradient`). ``check=True`` also compares the
     gradient with central finite differences
-    (:func:`~zygote_nb.checking.check_gradient`).
+    (:func:`~zygote_nb.checking.check_gradient`). ``record_flow=True``
+    records every operation for the gradient-flow view
+    (:func:`~zygote_nb.flow.trace_gradient`) in ``result.flow``.
     """
     with cell_function(source, input_names, namespace, header, output_check("%%gradient")) as cell:
-        value, gradients = withgradient(cell, *cell.inputs)
+        flow = None
+        if record_flow:
+            flow = trace_gradient(cell, *cell.inputs, names=list(input_names), output_name=cell.output_source)
+            value, gradients = flow.value, flow.gradients
+        else:
+            value, gradients = withgradient(cell, *cell.inputs)
         report = None
         if check:
             report = check_gradient(cell, *cell.inputs, progress=2 * _input_size(cell.inputs) > PROGRESS_PASSES)
     return GradientResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
-                          dict(zip(input_names, gradients)), report)
+                          dict(zip(input_names, gradients)), report, flow)
 
 
 class _LongOutput:

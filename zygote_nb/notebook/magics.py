@@ -66,7 +66,8 @@ class DifferentiationMagics(Magics):
         """
         options = self._options(self.gradient, line)
         result = gradient_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                  check=options.check, header=f"%%gradient {line}")
+                                  check=options.check, record_flow=not options.no_widget,
+                                  header=f"%%gradient {line}")
         self.shell.user_ns[options.output] = result
         display_gradient_result(result, widget=not options.no_widget)
 

@@ -29,7 +29,8 @@ import numpy
 
 from .. import structure
 from ..checking import GradientCheck
-from ..flow.statistics import summarize
+from ..flow import GradientFlow, summarize
+
 from . import heatmap
 from .curvature import Curvature, classify
 
@@ -110,7 +111,8 @@ class GradientResult:
 
     ``grad`` has the structure of each input (``None`` where the output does
     not depend on it); ``check`` is the finite-difference comparison when it
-    was asked for (``--check``).
+    was asked for (``--check``); ``flow`` the recorded operations for the
+    gradient-flow view when they were recorded.
     """
 
     output_source: str
@@ -118,6 +120,7 @@ class GradientResult:
     inputs: dict
     grad: dict
     check: GradientCheck | None = None
+    flow: GradientFlow | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.grad[name]

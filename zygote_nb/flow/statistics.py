@@ -62,7 +62,7 @@ class Summary:
 
 def as_host_array(value: Any) -> numpy.ndarray | None:
     """``value`` as a NumPy array (copied from the GPU if needed); ``None`` if it is not numeric."""
-    raw = getval(value)
+    raw = value if type(value) is numpy.ndarray else getval(value)
     if is_device_array(raw):
         raw = raw.get()
     try:
@@ -104,5 +104,10 @@ _dtype_names: dict = {}
 
 def is_finite(value: Any) -> bool:
     """Whether every entry of a number or array is finite (non-numeric values count as finite)."""
+    if type(value) is float:
+        return math.isfinite(value)
     array = as_host_array(value)
-    return array is None or bool(numpy.isfinite(array).all())
+    if array is None or array.dtype.kind not in "fc":
+        return True
+    # A finite sum settles it in one reduction; NaN and Inf always make the sum non-finite.
+    return bool(numpy.isfinite(array.sum())) or bool(numpy.isfinite(array).all())

@@ -103,7 +103,7 @@ def draw_graph(flow: GradientFlow, graph: DisplayGraph, selected: str | None = N
             axes.annotate(label, (x, y), xytext=(0, 11), textcoords="offset points", ha="center", fontsize=8,
                           parse_math=False, zorder=4,
                           fontweight="bold" if item.is_input or item.is_output else "normal")
-    axes.set_xlim(-0.6, columns - 0.4)
+    axes.set_xlim(-0.6, columns - 0.2)
     low = min((y for _, y in positions), default=0)
     axes.set_ylim(low - 0.8, -low + 0.9)
     axes.set_axis_off()
@@ -124,7 +124,7 @@ def item_label(flow: GradientFlow, item: GraphItem) -> str:
     """Inputs by name, the output by the flow's output name, other boxes by operation."""
     if item.is_input:
         return flow.nodes[item.members[0]].name
-    if item.is_output and len(item.members) == 1:
+    if item.is_output:
         return f"{flow.output_name} = {item.label}"
     return item.label
 

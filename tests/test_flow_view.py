@@ -181,14 +181,15 @@ def test_the_demo_notebook_builds_its_widgets_headless():
     by_kind: dict = {}
     for model in models:
         by_kind.setdefault(model["model_name"], []).append(model["state"])
-    (slider,) = by_kind["FloatSliderModel"]
-    assert slider["description"] == "threshold" and slider["value"] == 0.5
+    sliders_found = {(state["description"], state["value"]) for state in by_kind["FloatSliderModel"]}
+    assert sliders_found == {("threshold", 0.5), ("factor", 1.0)}  # the API's clip, the %%gradient cell's scale
     labels = [state["_options_labels"] for state in by_kind["SelectModel"]]
-    assert len(labels) == 3
+    assert len(labels) == 4
     assert ["#0 params['w1'] · ‖g‖ 0.967", "#1 params['w2'] · ‖g‖ 1.29", "#2 features · ‖g‖ 1.47"] in [
         options[:3] for options in labels]
     assert any("#5 tanh · cell line 7 · ‖g‖ " in label for options in labels for label in options)
     assert any("cell line 3: dot ×100, tanh ×100 (200 operations)" in label for options in labels for label in options)
+    assert ["#0 w · ‖g‖ 0.644", "#1 hook · cell line 2 · ‖g‖ 0.644"] in [options[:2] for options in labels]
     banners = [state["value"] for state in by_kind["HTMLModel"]]
     assert any("first Inf in the backward pass" in banner and "index 2 where x == 0" in banner for banner in banners)
     assert any("showgrad" in banner and "∂(hidden)" in banner for banner in banners)

@@ -3,8 +3,8 @@
 The test starts JupyterLab on 127.0.0.1 with a token, serving a copy of
 notebooks/flow_demo.ipynb (so the lab's autosave never writes outputs into the
 repository), runs all cells from the Run menu, and checks that the widgets
-rendered, that selecting an operation shows it, and that dragging a hook's
-slider replays the backward pass.  Screenshots go to test-artifacts/.
+rendered, that selecting an operation shows it, and that dragging the slider of a
+hook written in a ``%%gradient`` cell replays the backward pass.  Screenshots go to test-artifacts/.
 Playwright's own browser download is not used: chromium comes from Debian
 (``apt-get install -y chromium``, which .ci/run does).
 """
@@ -122,7 +122,7 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=60_000)
     run_all_cells(page)
     views = page.locator(".zygote-flow")
-    expect(views).to_have_count(3, timeout=90_000)
+    expect(views).to_have_count(4, timeout=90_000)
     page.wait_for_function(
         "Array.from(document.querySelectorAll('.zygote-flow-graph')).every(image => image.naturalWidth > 100)",
         timeout=30_000)
@@ -131,6 +131,7 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     expect(body).not_to_contain_text("Error displaying widget")
     expect(page.locator(".zygote-flow-banner").nth(1)).to_contain_text("first Inf in the backward pass")
     expect(page.locator(".zygote-flow-reports").first).to_contain_text("∂(hidden) =")
+    screenshot(page, views.nth(1), "flow_view_nan_origin")
 
     first = views.first
     first.scroll_into_view_if_needed()
@@ -147,23 +148,24 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     assert details.inner_text() != before
     screenshot(page, first, "flow_view_selected")
 
-    readout = first.locator(".zygote-flow-hooks code")
-    expect(readout).to_contain_text("threshold=0.5")
-    graph = first.locator(".zygote-flow-graph")
+    cell_view = views.last  # the %%gradient cell's view, whose scale hook was written in the cell
+    readout = cell_view.locator(".zygote-flow-hooks code")
+    expect(readout).to_contain_text("factor=1.0")
+    graph = cell_view.locator(".zygote-flow-graph")
     graph_before = graph.get_attribute("src")
-    handle = first.locator(".zygote-flow-hook-slider .noUi-handle")
-    track = first.locator(".zygote-flow-hook-slider .noUi-target")
+    handle = cell_view.locator(".zygote-flow-hook-slider .noUi-handle")
+    track = cell_view.locator(".zygote-flow-hook-slider .noUi-target")
     handle.scroll_into_view_if_needed()
     start, bar = handle.bounding_box(), track.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
-    page.mouse.move(bar["x"] + bar["width"] * 0.03, start["y"] + start["height"] / 2, steps=8)
+    page.mouse.move(bar["x"] + bar["width"] * 0.75, start["y"] + start["height"] / 2, steps=8)
     page.mouse.up()
-    expect(readout).not_to_contain_text("threshold=0.5", timeout=30_000)
+    expect(readout).not_to_contain_text("factor=1.0", timeout=30_000)
     page.wait_for_function("([image, before]) => image.src !== before",
                            arg=[graph.element_handle(), graph_before], timeout=30_000)
     assert "→" in readout.inner_text()
-    screenshot(page, first, "flow_view_hook_moved")
+    screenshot(page, cell_view, "flow_view_hook_moved")
     page.close()
 
 

@@ -5,7 +5,7 @@ import pytest
 
 import zygote_nb as zn
 import zygote_nb.numpy as np
-from cupy_cases import assert_like_numpy, cupy, no_host_copies, on_gpu, run_both
+from cupy_cases import assert_like_numpy, cupy, no_host_copies, run_both
 from test_backend_duck import GRADIENT_CASES, V, W, X
 from zygote_nb.backend import using_backend
 

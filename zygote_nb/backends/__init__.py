@@ -40,6 +40,11 @@ version (``trace``, ``diagonal``, ``sort``, ``partition``, ``gradient``,
 host array fails the way CuPy does, with a ``TypeError``: nothing is ever
 copied silently.
 
+Results are arrays of the inputs' library on their device.  One exception, by
+the contract of ``gradient``: an argument given as a Python number gets a
+Python number, which reads one scalar back from the device.  Display (``repr``
+of ``Grads``, ``showgrad`` reports, heatmaps) copies to the host what it shows.
+
 >>> import numpy
 >>> from zygote_nb.backend import is_device_array
 >>> is_device_array(numpy.ones(2))

@@ -136,7 +136,8 @@ def _per_argument(rules: dict) -> Callable:
     """A VJP maker from ``{argnum: vjp_maker(ans, *args, **kwargs)}``, zeros for the others (autograd's ``defvjp``)."""
 
     def vjp_maker(argnums, ans, args, kwargs):
-        vjps = [rules[argnum](ans, *args, **kwargs) if argnum in rules else (lambda g, a=args[argnum]: vspace(a).zeros())
+        vjps = [rules[argnum](ans, *args, **kwargs) if argnum in rules
+                else (lambda g, untraced=args[argnum]: vspace(untraced).zeros())
                 for argnum in argnums]
         return lambda g: tuple(vjp(g) for vjp in vjps)
 
@@ -196,7 +197,7 @@ def _array_from_args(array_args, array_kwargs, *elements):
 
 
 def _dot_adjoint_0(B, G, A_meta, B_meta):
-    """``G`` pulled back through ``A ↦ dot(A, B)``: autograd's adjoint, ending in ``astype`` rather than ``asarray``."""
+    """``G`` pulled back through ``A ↦ dot(A, B)``: autograd's adjoint, ending in ``astype``, not ``asarray``."""
     _, A_ndim, A_dtype, _ = A_meta
     B_ndim = B_meta[1]
     if B_ndim == 0:

@@ -42,10 +42,6 @@ class Summary:
     def finite(self) -> bool:
         return self.nan_count == 0 and self.inf_count == 0
 
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
     def describe(self) -> str:
         """One line: ``shape (3,) float64, min 0, max 2, mean 1, norm 2.236``."""
         parts = [f"shape {self.shape} {self.dtype}"]

@@ -12,6 +12,7 @@ from .buffer import Buffer
 from .checkpoint import checkpointed
 from .eager import eager_update
 from .errors import DifferentiationError
+from .flow import GradientFlow, trace_gradient
 from .forwarddiff import forwarddiff
 from .gradients import gradient, withgradient
 from .hessians import diaghessian, hessian, hessian_reverse
@@ -23,9 +24,9 @@ from .pullback import pullback
 from .showgrad import capture_reports, showgrad
 
 __all__ = [
-    "Buffer", "DifferentiationError", "Grads", "IdDict", "Params", "capture_reports", "checkpointed",
+    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "Params", "capture_reports", "checkpointed",
     "diaghessian", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
-    "ignore_derivatives", "jacobian", "pullback", "showgrad", "withgradient", "withjacobian",
+    "ignore_derivatives", "jacobian", "pullback", "showgrad", "trace_gradient", "withgradient", "withjacobian",
 ]
 
 

@@ -14,15 +14,14 @@ between the two (``engine="batched"`` or ``"loop"``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy
 from autograd.tracer import getval, trace_stack
 
 from .. import structure
-from ..progress import progress_bar
 from .batch import ScaledIdentity, identity
-from .memory import FLOAT_BYTES, budget_or_default, chunk_ranges, require_fits
+from .memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
 from .passes import pull_back, push_forward
 from .recording import Recording
 from .rules import TANGENT_RULES
@@ -126,22 +125,69 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
     room = max(budget - FLOAT_BYTES * output_size * total_inputs, 0)
     if mode == "auto":
         mode = "forward" if total_inputs < output_size and _forward_is_safe(order, recording.roots) else "reverse"
+    description = f"{operator_name} chunks"
     if mode == "forward":
         for position, leaf in targets.items():
             root = recording.roots[leaf]
             shape = numpy.shape(getval(recording.leaves[leaf]))
-            chunks = chunk_ranges(input_sizes[position], _bytes_per_row(order, output_size), room)
-            for start, stop in progress_bar(chunks, enabled=progress, description=f"{operator_name} chunks"):
+
+            def forward_sweep(start, stop, root=root, shape=shape, matrix=jacobians[position].T):
                 tangent = push_forward(order, {root: identity(shape, start, stop)}, [end], stop - start).get(end)
-                _write_rows(jacobians[position].T, tangent, start, stop)
+                _write_rows(matrix, tangent, start, stop)
+                return isinstance(tangent, ScaledIdentity)
+
+            _in_chunks(input_sizes[position], order, output_size, room, progress, description, forward_sweep)
         return jacobians
-    chunks = chunk_ranges(output_size, _bytes_per_row(order, total_inputs), room)
-    for start, stop in progress_bar(chunks, enabled=progress, description=f"{operator_name} chunks"):
+
+    def reverse_sweep(start, stop):
         with recording.trace.backward_pass():
             gradients = pull_back(order, {end: identity(output_shape, start, stop)}, recording.roots, stop - start)
         for position, leaf in targets.items():
             _write_rows(jacobians[position], gradients[leaf], start, stop)
+        return all(isinstance(gradients[leaf], ScaledIdentity) for leaf in targets.values())
+
+    _in_chunks(output_size, order, total_inputs, room, progress, description, reverse_sweep)
     return jacobians
+
+
+CACHE_BYTES = 4 * 2**20
+MIN_CACHE_ROWS = 32
+
+
+def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: bool, description: str,
+               sweep: Callable[[int, int], bool]) -> None:
+    """Call ``sweep(start, stop)`` over consecutive chunks of ``rows`` that fit in ``room`` bytes.
+
+    Chunks are also kept small enough that one node's batch (rows × its
+    largest value) stays near the processor's cache, which makes long chains
+    of elementwise operations several times faster than one huge batch.  A
+    sweep that returns ``True`` stayed a scaled identity, whose cost does not
+    shrink with the chunk: the rest then goes in as few chunks as memory allows.
+    """
+    bytes_per_row = _bytes_per_row(order, result_size)
+    memory_rows = rows_per_chunk(bytes_per_row, room)
+    largest = max((_size_of(node.value) for node in order), default=1)
+    chunk = min(memory_rows, max(MIN_CACHE_ROWS, CACHE_BYTES // (FLOAT_BYTES * max(largest, 1))))
+    bar = _progress(progress, rows, description)
+    start = 0
+    while start < rows:
+        stop = min(rows, start + chunk)
+        if sweep(start, stop):
+            chunk = memory_rows
+        if bar is not None:
+            bar.update(stop - start)
+        start = stop
+    if bar is not None:
+        bar.close()
+
+
+def _progress(enabled: bool, rows: int, description: str):
+    """A ``tqdm.auto`` bar counting rows, advanced once per chunk; ``None`` when not ``enabled``."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=rows, desc=description, unit="row")
 
 
 def hessian_diagonal(recording: Recording, memory_budget: int | None = None, progress: bool = False) -> numpy.ndarray:
@@ -159,12 +205,16 @@ def hessian_diagonal(recording: Recording, memory_budget: int | None = None, pro
         return diagonal.reshape(shape)
     (end,) = ends
     order = recording.nodes()
-    chunks = chunk_ranges(diagonal.size, _bytes_per_row(order, diagonal.size), budget_or_default(memory_budget))
-    for start, stop in progress_bar(chunks, enabled=progress, description="diaghessian chunks"):
+
+    def sweep(start, stop):
         tangent = push_forward(order, {recording.roots[0]: identity(shape, start, stop)}, [end], stop - start).get(end)
         if isinstance(tangent, ScaledIdentity):
             diagonal[start:stop] = tangent.diagonal()
         elif tangent is not None:
             rows = numpy.reshape(tangent, (stop - start, -1))
             diagonal[start:stop] = rows[numpy.arange(stop - start), numpy.arange(start, stop)]
+        return isinstance(tangent, ScaledIdentity)
+
+    _in_chunks(diagonal.size, order, diagonal.size, budget_or_default(memory_budget), progress,
+               "diaghessian chunks", sweep)
     return diagonal.reshape(shape)

@@ -4,8 +4,8 @@ The budget defaults to half the memory the system reports as available.  A
 result that alone would exceed it is refused before anything is allocated;
 a batch of rows that would not fit is pushed through in chunks.
 
->>> chunk_ranges(10, bytes_per_row=100, budget=450)
-[(0, 4), (4, 8), (8, 10)]
+>>> rows_per_chunk(bytes_per_row=100, budget=450)
+4
 >>> require_fits("jacobian", (1000, 1000), budget=10**6)
 Traceback (most recent call last):
 ...
@@ -70,7 +70,6 @@ def require_fits(operator_name: str, shape: tuple, budget: int, itemsize: int = 
             f"larger memory_budget= (in bytes)")
 
 
-def chunk_ranges(rows: int, bytes_per_row: int, budget: int) -> list[tuple[int, int]]:
-    """Split ``rows`` into consecutive ``(start, stop)`` ranges of at most ``budget`` bytes each (one row at least)."""
-    per_chunk = max(1, budget // max(1, bytes_per_row))
-    return [(start, min(start + per_chunk, rows)) for start in range(0, rows, per_chunk)]
+def rows_per_chunk(bytes_per_row: int, budget: int) -> int:
+    """How many rows of a batch fit in ``budget`` bytes (one at least: a single row always runs)."""
+    return max(1, budget // max(1, bytes_per_row))

@@ -18,6 +18,7 @@ dependencies of zygote_nb.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import statistics
 import sys
@@ -381,7 +382,7 @@ def main(argv=None) -> int:
     most = 5 if options.quick else 25
 
     print(f"matmul 1024x1024, one thread: {matmul_gflops():.1f} GFLOP/s; numpy {numpy.__version__}, "
-          f"autograd {autograd.__version__ if hasattr(autograd, '__version__') else '?'}; peers: "
+          f"autograd {importlib.metadata.version('autograd')}; peers: "
           f"{', '.join(peers) or 'none'}")
     failures = 0
     header = f"{'problem':<42} {'implementation':<16} {'median':>10} {'/ hand':>8}  compile"

@@ -28,6 +28,10 @@ nb_execution_timeout = 120
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+# A static page has no kernel behind its widgets, and the widget state is not saved
+# when myst-nb executes a notebook: show the HTML (with its PNG) that every view of
+# zygote_nb carries beside the widget instead.
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -43,4 +43,7 @@ def test_site_builds_without_warnings_in_under_three_minutes(tmp_path):
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-6000:]
     assert (tmp_path / "html" / "index.html").exists()
     assert (tmp_path / "html" / "notebooks" / "01_tour.html").exists()
+    # widget views fall back to their HTML bundle: the flow view's NaN banner is on the page
+    debugging = (tmp_path / "html" / "notebooks" / "03_debugging_gradients.html").read_text()
+    assert "first Inf in the forward pass" in debugging
     assert seconds < BUILD_TIME_LIMIT_SECONDS, f"the docs build took {seconds:.0f}s"

@@ -9,7 +9,8 @@ import pytest
 from autograd.extend import defjvp, defvjp, primitive
 
 import zygote_nb as zn
-from zygote_nb.engine import MemoryBudgetError, jacobian_matrices, record
+from zygote_nb.engine import MemoryBudgetError, jacobian_matrices
+from zygote_nb.pullback import record
 from zygote_nb.engine.batch import ScaledIdentity, unbroadcast
 from zygote_nb.engine.passes import push_forward
 

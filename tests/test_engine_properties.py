@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zygote_nb as zn
-from zygote_nb.engine import jacobian_matrices, record
+from zygote_nb.engine import jacobian_matrices
+from zygote_nb.pullback import record
 
 
 def _unary(fn):

@@ -11,6 +11,7 @@ from . import hooks
 from .buffer import Buffer
 from .checkpoint import checkpointed
 from .eager import eager_update
+from .engine import MemoryBudgetError
 from .errors import DifferentiationError
 from .flow import GradientFlow, trace_gradient
 from .forwarddiff import forwarddiff
@@ -24,7 +25,7 @@ from .pullback import pullback
 from .showgrad import capture_reports, showgrad
 
 __all__ = [
-    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "Params", "capture_reports", "checkpointed",
+    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "capture_reports", "checkpointed",
     "diaghessian", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
     "ignore_derivatives", "jacobian", "pullback", "showgrad", "trace_gradient", "withgradient", "withjacobian",
 ]

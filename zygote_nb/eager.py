@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy
-from autograd.extend import defvjp, primitive
+from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
 from . import structure
@@ -79,6 +79,8 @@ def _update_instead_of_gradient(ans, leaf, group, position):
 
 
 defvjp(_eager_leaf, _update_instead_of_gradient)
+# In forward mode the model is just passed along: its tangent too.
+defjvp(_eager_leaf, lambda tangent, ans, leaf, group, position: tangent)
 
 
 def _require_matching_state(state: Any, model: Any, path: str) -> None:

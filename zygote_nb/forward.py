@@ -1,7 +1,8 @@
 """Forward mode: push one tangent through a function alongside its value.
 
 >>> import zygote_nb.numpy as np
->>> jvp(np.sin, 0.0, 1.0)
+>>> value, derivative = jvp(np.sin, 0.0, 1.0)
+>>> float(value), float(derivative)
 (0.0, 1.0)
 """
 

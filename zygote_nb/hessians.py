@@ -24,13 +24,13 @@ import numpy
 from autograd.tracer import getval
 
 from . import checks, structure
-from .engine import can_batch, hessian_diagonal, jacobian_matrices, record
+from .engine import can_batch, hessian_diagonal, jacobian_matrices
 from .errors import explained_errors
 from .forward import jvp
 from .gradients import gradient
 from .jacobians import jacobian, require_engine
 from .progress import progress_bar
-from .pullback import pullback
+from .pullback import pullback, record
 
 SCALAR_HINT = "the Hessian needs a scalar function: use jacobian(f, ...) for an array output"
 
@@ -92,6 +92,7 @@ def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched"
            [ 0.,  0., 18.,  0.],
            [ 0.,  0.,  0., 24.]])
     """
+    checks.require_callable("hessian", f)
     require_engine("hessian", engine)
     with explained_errors():
         if engine == "batched":
@@ -117,6 +118,7 @@ def hessian_reverse(f: Callable, x: Any, progress: bool = False, engine: str = "
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    checks.require_callable("hessian_reverse", f)
     require_engine("hessian_reverse", engine)
     with explained_errors():
         if engine == "batched":
@@ -142,6 +144,7 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "
     >>> [round(h, 2) for h in diaghessian(np.arctan2, 1, 2)]
     [-0.16, 0.16]
     """
+    checks.require_callable("diaghessian", f)
     require_engine("diaghessian", engine)
     with explained_errors():
         diagonals = []

@@ -84,7 +84,7 @@ def implicit_gradient(loss, params):
     return implicit_withgradient(loss, params).grad
 
 
-def implicit_withjacobian(loss, params, progress=False):
+def implicit_withjacobian(loss, params, progress=False, engine="batched", memory_budget=None):
     """``(val, grad)`` with ``grad`` a :class:`Grads` of Jacobians, ``J[k, i] = ∂y.ravel()[k] / ∂p.ravel()[i]``.
 
     >>> import numpy
@@ -98,10 +98,11 @@ def implicit_withjacobian(loss, params, progress=False):
            [2., 4., 6., 8.]])
     """
     params, explicit = _as_explicit(loss, params)
-    value, jacobians = withjacobian(explicit, *params, progress=progress)
+    value, jacobians = withjacobian(explicit, *params, progress=progress, engine=engine,
+                                    memory_budget=memory_budget)
     return WithJacobian(value, _grads(params, jacobians))
 
 
-def implicit_jacobian(loss, params, progress=False):
+def implicit_jacobian(loss, params, progress=False, engine="batched", memory_budget=None):
     """:class:`Grads` of Jacobians of ``loss()``: Zygote's ``jacobian(loss, ::Params)``."""
-    return implicit_withjacobian(loss, params, progress=progress).grad
+    return implicit_withjacobian(loss, params, progress=progress, engine=engine, memory_budget=memory_budget).grad

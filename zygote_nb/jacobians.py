@@ -23,10 +23,11 @@ import numpy
 from autograd.tracer import getval
 
 from . import checks, structure
-from .engine import can_batch, jacobian_matrices, record
+from .engine import can_batch, jacobian_matrices
 from .errors import explained_errors
 from .params import Params
 from .progress import progress_bar
+from .pullback import record
 
 ENGINES = ("batched", "loop")
 
@@ -77,7 +78,7 @@ def withjacobian(f: Callable, *args: Any, progress: bool = False, engine: str = 
     if len(args) == 1 and isinstance(args[0], Params):
         from .implicit import implicit_withjacobian
 
-        return implicit_withjacobian(f, args[0], progress=progress)
+        return implicit_withjacobian(f, args[0], progress=progress, engine=engine, memory_budget=memory_budget)
     checks.require_callable("withjacobian", f)
     require_engine("withjacobian", engine)
     with explained_errors():

@@ -22,6 +22,7 @@ import heapq
 import itertools
 import operator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import autograd.numpy as traced_numpy
@@ -157,6 +158,68 @@ def outside_traces() -> Iterator[None]:
         _open_traces[:] = hidden
 
 
+@dataclass
+class Recording:
+    """The trace of one call ``f(*args)``, kept so that it can be pulled back through many times.
+
+    ``leaves`` are the differentiable leaves of ``args`` (see
+    :mod:`zygote_nb.structure`) and ``trees`` rebuild the arguments from them;
+    ``roots[i]`` is the node standing for ``leaves[i]``; ``ends`` pairs the
+    index of each traced output leaf with its node; ``trace`` carries the
+    listeners (``showgrad``) that hear each backward pass.
+    """
+
+    value: Any
+    leaves: list
+    trees: list
+    roots: list
+    ends: list
+    output_tree: structure.Tree
+    trace: Trace
+
+    def back(self, cotangent: Any) -> tuple:
+        """The gradient of every argument for one cotangent of the output (``None`` parts send nothing)."""
+        cotangent_leaves = self.output_tree.leaves_of(cotangent)
+        seeds = [(node, cotangent_leaves[index]) for index, node in self.ends
+                 if cotangent_leaves[index] is not None]
+        with self.trace.backward_pass():
+            root_gradients = backward(seeds, self.roots)
+        gradients = [_as_gradient_of(leaf, gradient) for leaf, gradient in zip(self.leaves, root_gradients)]
+        return _per_argument(self.trees, gradients, structure.Tree.gradient)
+
+    def argument_leaf(self, position: int) -> int | None:
+        """The leaf index of argument ``position`` when that argument is itself a leaf (a number or array)."""
+        start = sum(tree.leaf_count() for tree in self.trees[:position])
+        return start if self.trees[position].kind == "leaf" else None
+
+    def nodes(self) -> list:
+        """Every node that an output depends on, in the order of a backward pass (outputs first)."""
+        if not self.ends:
+            return []
+        sink = RecordedNode.new_root()
+        sink.parents = list(dict.fromkeys(node for _, node in self.ends))
+        return [node for node in latest_first(sink) if node is not sink]
+
+
+def record(f: Callable, *args: Any) -> Recording:
+    """Run ``f(*args)`` with every number and array leaf of ``args`` traced, and keep the graph."""
+    leaves, trees = _flatten_arguments(args)
+    with trace_stack.new_trace() as level:
+        roots = [RecordedNode.new_root() for _ in leaves]
+        boxed = [new_box(_traceable(leaf), level, root) for leaf, root in zip(leaves, roots)]
+        trace = Trace(level)
+        _open_traces.append(trace)
+        try:
+            output = f(*_per_argument(trees, boxed, structure.Tree.rebuild))
+        finally:
+            _open_traces.remove(trace)
+    output_leaves, output_tree = structure.flatten(output)
+    ends = [(index, leaf._node) for index, leaf in enumerate(output_leaves)
+            if isbox(leaf) and leaf._trace == level]
+    value = output_tree.rebuild([_unbox(leaf, level) for leaf in output_leaves])
+    return Recording(value, leaves, trees, roots, ends, output_tree, trace)
+
+
 def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     """Run ``f(*args)`` and return ``(value, back)``.
 
@@ -165,31 +228,8 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     a tuple with the gradient of each argument (see :mod:`zygote_nb.structure`
     for what counts as differentiable); ``back`` may be called many times.
     """
-    leaves, trees = _flatten_arguments(args)
-    with trace_stack.new_trace() as level:
-        roots = [RecordedNode.new_root() for _ in leaves]
-        boxed = [new_box(_traceable(leaf), level, root) for leaf, root in zip(leaves, roots)]
-        trace = Trace(level)
-        _open_traces.append(trace)
-        try:
-            output = f(*_rebuild_arguments(trees, boxed))
-        finally:
-            _open_traces.remove(trace)
-    output_leaves, output_tree = structure.flatten(output)
-    ends = [(index, leaf._node) for index, leaf in enumerate(output_leaves)
-            if isbox(leaf) and leaf._trace == level]
-    value = output_tree.rebuild([_unbox(leaf, level) for leaf in output_leaves])
-
-    def back(cotangent: Any) -> tuple:
-        cotangent_leaves = output_tree.leaves_of(cotangent)
-        seeds = [(node, cotangent_leaves[index]) for index, node in ends
-                 if cotangent_leaves[index] is not None]
-        with trace.backward_pass():
-            root_gradients = backward(seeds, roots)
-        gradients = [_as_gradient_of(leaf, gradient) for leaf, gradient in zip(leaves, root_gradients)]
-        return _rebuild_gradients(trees, gradients)
-
-    return value, back
+    recording = record(f, *args)
+    return recording.value, recording.back
 
 
 def backward(seeds: list, roots: list) -> list:
@@ -257,22 +297,14 @@ def _flatten_arguments(args: tuple) -> tuple[list, list]:
     return backend.on_one_library(leaves), trees
 
 
-def _rebuild_arguments(trees: list, leaves: list) -> list:
-    rebuilt, start = [], 0
+def _per_argument(trees: list, leaves: list, build: Callable) -> tuple:
+    """``build(tree, its leaves)`` for each argument's tree, taking the flat ``leaves`` in order."""
+    built, start = [], 0
     for tree in trees:
         count = tree.leaf_count()
-        rebuilt.append(tree.rebuild(leaves[start:start + count]))
+        built.append(build(tree, leaves[start:start + count]))
         start += count
-    return rebuilt
-
-
-def _rebuild_gradients(trees: list, gradients: list) -> tuple:
-    rebuilt, start = [], 0
-    for tree in trees:
-        count = tree.leaf_count()
-        rebuilt.append(tree.gradient(gradients[start:start + count]))
-        start += count
-    return tuple(rebuilt)
+    return tuple(built)
 
 
 def _traceable(leaf: Any) -> Any:

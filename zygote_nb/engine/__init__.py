@@ -4,7 +4,7 @@ autograd builds a Jacobian one backward pass per output element, and a
 forward-over-reverse Hessian by re-tracing the function for every column.
 The engine instead
 
-1. records the function once (:func:`~zygote_nb.engine.recording.record`, the
+1. records the function once (:func:`~zygote_nb.pullback.record`, the
    graph of :class:`~zygote_nb.pullback.RecordedNode` that ``pullback`` makes);
 2. pushes all basis cotangents (reverse mode, :func:`~zygote_nb.engine.passes.pull_back`)
    or all basis tangents (forward mode, :func:`~zygote_nb.engine.passes.push_forward`)
@@ -43,7 +43,8 @@ inside an enclosing differentiation (where plain-NumPy batch rules would
 drop the outer derivative).
 
 >>> import numpy, autograd.numpy as anp
->>> from zygote_nb.engine import record, jacobian_matrices
+>>> from zygote_nb.engine import jacobian_matrices
+>>> from zygote_nb.pullback import record
 >>> W = numpy.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 >>> jacobian_matrices(record(lambda x: anp.tanh(W @ x), numpy.zeros(2)), 1)[0]
 array([[1., 2.],
@@ -53,6 +54,5 @@ array([[1., 2.],
 
 from .derivatives import can_batch, hessian_diagonal, jacobian_matrices
 from .memory import MemoryBudgetError
-from .recording import Recording, record
 
-__all__ = ["MemoryBudgetError", "Recording", "can_batch", "hessian_diagonal", "jacobian_matrices", "record"]
+__all__ = ["MemoryBudgetError", "can_batch", "hessian_diagonal", "jacobian_matrices"]

@@ -5,7 +5,7 @@ These are the batched counterparts of the row-by-row loops in
 between the two (``engine="batched"`` or ``"loop"``).
 
 >>> import numpy, autograd.numpy as anp
->>> from zygote_nb.engine.recording import record
+>>> from zygote_nb.pullback import record
 >>> jacobian_matrices(record(lambda x: anp.cumsum(x), numpy.ones(3)), 1)
 {0: array([[1., 0., 0.],
        [1., 1., 0.],
@@ -23,7 +23,7 @@ from .. import structure
 from .batch import ScaledIdentity, identity
 from .memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
 from .passes import pull_back, push_forward
-from .recording import Recording
+from ..pullback import Recording
 from .rules import TANGENT_RULES
 
 

@@ -13,7 +13,7 @@ instrumentation honest: a ``showgrad`` or ``hook`` primitive has no batch
 rule, so its own VJP runs once per row, exactly as in a row-by-row Jacobian.
 
 >>> import numpy, autograd.numpy as anp
->>> from zygote_nb.engine.recording import record
+>>> from zygote_nb.pullback import record
 >>> from zygote_nb.engine.batch import identity
 >>> recording = record(lambda x: anp.sin(x) * 2.0, numpy.zeros(3))
 >>> (end,) = [node for _, node in recording.ends]
@@ -37,7 +37,7 @@ from .rules import COTANGENT_RULES, TANGENT_RULES, value_shape
 def pull_back(order: list, seeds: dict, roots: list, batch_size: int) -> list:
     """Cotangent batches of ``roots`` (``None`` where none arrives) from ``{node: batch}`` seeds.
 
-    ``order`` lists the nodes outputs first (:func:`~zygote_nb.engine.recording.reverse_order`).
+    ``order`` lists the nodes outputs first (:meth:`~zygote_nb.pullback.Recording.nodes`).
     """
     cotangents = dict(seeds)
     root_index = {root: index for index, root in enumerate(roots)}

@@ -22,7 +22,7 @@ axis shifted by one past the batch axis.
 Three cotangent rows pulled back through ``sin`` at ``x = (0, π)`` at once:
 
 >>> import numpy, autograd.numpy as anp
->>> from zygote_nb.engine.recording import record
+>>> from zygote_nb.pullback import record
 >>> (_, node), = record(anp.sin, numpy.array([0.0, numpy.pi])).ends
 >>> COTANGENT_RULES[node.fun](node, 0, numpy.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]))
 array([[ 1.,  0.],

@@ -8,6 +8,7 @@
 from . import dispatch  # noqa: F401  (plain NumPy calls on traced values use traced NumPy)
 from . import forward_rules  # noqa: F401  (registers the forward-mode rules autograd lacks)
 from . import hooks
+from .backend import current_backend, set_backend, using_backend
 from .buffer import Buffer
 from .checkpoint import checkpointed
 from .eager import eager_update
@@ -25,9 +26,9 @@ from .pullback import pullback
 from .showgrad import capture_reports, showgrad
 
 __all__ = [
-    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "capture_reports", "checkpointed",
+    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "capture_reports", "checkpointed", "current_backend",
     "diaghessian", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
-    "ignore_derivatives", "jacobian", "pullback", "showgrad", "trace_gradient", "withgradient", "withjacobian",
+    "ignore_derivatives", "jacobian", "pullback", "set_backend", "showgrad", "trace_gradient", "using_backend", "withgradient", "withjacobian",
 ]
 
 

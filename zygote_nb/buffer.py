@@ -38,6 +38,8 @@ import numpy
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
+from . import backend
+
 _FIRST_VALUE = 2  # argument position of the first written value in _assembled(snapshot, plan, *values)
 
 
@@ -82,7 +84,7 @@ def _written_value_cotangents(argnums, ans, args, kwargs):
 
     def vjp(cotangent):
         # A trailing zero: where the gather index of an overwritten element points.
-        padded = traced_numpy.concatenate([traced_numpy.ravel(cotangent), traced_numpy.zeros(1)])
+        padded = traced_numpy.concatenate([traced_numpy.ravel(cotangent), traced_numpy.zeros_like(cotangent, shape=1)])
         cotangents = []
         for argnum in argnums:
             route = plan.routes[argnum - _FIRST_VALUE]
@@ -103,7 +105,7 @@ def _assembled_tangent(argnums, tangents, ans, args, kwargs):
         pieces.append(spread[route.sources])
         assemble[route.output_positions] = offset + numpy.arange(route.sources.size)
         offset += route.sources.size
-    zero = traced_numpy.zeros(1, dtype=numpy.result_type(ans, float))
+    zero = traced_numpy.zeros_like(ans, shape=1, dtype=numpy.result_type(ans, float))
     flat = traced_numpy.concatenate([zero] + pieces)[assemble]
     return traced_numpy.reshape(flat, plan.output_shape)
 
@@ -152,7 +154,7 @@ class Buffer:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         shape = tuple(int(length) for length in shape) if shape else numpy.shape(raw)
-        self._data = numpy.zeros(shape, dtype=numpy.result_type(raw))
+        self._data = backend.array_namespace(raw).zeros(shape, dtype=numpy.result_type(raw))
         self._positions = self._writer = self._source = None  # made at the first traced write
         self._writes: list = []
         self._frozen = False
@@ -202,7 +204,7 @@ class Buffer:
 
     def __getitem__(self, index: Any) -> Any:
         snapshot = self._data[index]
-        snapshot = snapshot.copy() if isinstance(snapshot, numpy.ndarray) else snapshot
+        snapshot = snapshot.copy() if backend.is_array(snapshot) else snapshot
         if self._positions is None:
             return snapshot
         return self._read(snapshot, self._positions[index])

@@ -32,7 +32,7 @@ import numpy
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
-from . import structure
+from . import backend, structure
 from .pullback import current_trace
 
 
@@ -92,7 +92,7 @@ def _require_matching_state(state: Any, model: Any, path: str) -> None:
     elif isinstance(model, (list, tuple)):
         if not isinstance(state, (list, tuple)) or len(state) != len(model):
             problem = f"a {type(model).__name__} of length {len(model)}"
-    elif isinstance(getval(model), numpy.ndarray) and numpy.issubdtype(getval(model).dtype, numpy.inexact):
+    elif backend.is_array(getval(model)) and numpy.issubdtype(getval(model).dtype, numpy.inexact):
         if state is None or isinstance(state, (dict, list, tuple)):
             problem = "the state of one array (a Leaf)"
     if problem is not None:

@@ -45,6 +45,10 @@ def explain(error: BaseException) -> str | None:
                     f"wrap the call in ignore_derivatives if it needs no derivative")
         return (f"no derivative rule for {name} with respect to that argument: wrap the call in "
                 f"ignore_derivatives if it needs no derivative, or write it with zygote_nb.numpy")
+    if "Implicit conversion to a NumPy array" in message or "Unsupported type <class 'numpy.ndarray'>" in message:
+        return (f"a NumPy array met a device (CuPy) array ({message.splitlines()[0]}): make constants with the "
+                f"inputs' library (cupy.asarray(c)), or put everything on one backend with "
+                f"zygote_nb.using_backend(...)")
     if "Box" in message or "__array_function__" in message:
         return (f"a traced value reached code that cannot trace it ({message.splitlines()[0]}): "
                 f"use zygote_nb.numpy (import zygote_nb.numpy as np) instead of math or Python "

@@ -30,6 +30,7 @@ import numpy
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox, trace_stack
 
+from . import backend
 from .forward import jvp
 
 DEFAULT_CHUNK_THRESHOLD = 12  # ForwardDiff.jl's DEFAULT_CHUNK_THRESHOLD
@@ -48,7 +49,7 @@ def _jacobian_columns(f: Callable, x: Any, chunk_threshold: int, level: int) -> 
     columns = []
     for chunk_start in range(0, size, chunk_threshold):
         for index in range(chunk_start, min(chunk_start + chunk_threshold, size)):
-            basis = numpy.zeros(size)
+            basis = backend.array_namespace(getval(x)).zeros(size)
             basis[index] = 1.0
             tangent = basis.reshape(numpy.shape(getval(x))) if numpy.ndim(getval(x)) else basis[0]
             _, column = jvp(f, x, tangent)
@@ -99,7 +100,7 @@ def forwarddiff(f: Callable, x: Any, chunk_threshold: int = DEFAULT_CHUNK_THRESH
         raise TypeError(f"forwarddiff(f, x) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. forwarddiff(lambda x: x**2, x)")
     raw = getval(x)
-    if isinstance(raw, (bool, numpy.bool_)) or not isinstance(raw, (int, float, numpy.ndarray, numpy.generic)):
+    if isinstance(raw, (bool, numpy.bool_)) or not (isinstance(raw, (int, float, numpy.generic)) or backend.is_array(raw)):
         raise TypeError(f"forwarddiff(f, x) needs x to be a number or an array, got {type(raw).__name__}: "
                         f"pack several values into one array, e.g. forwarddiff(f, np.stack([a, b]))")
     if int(chunk_threshold) < 1:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy
 from autograd.tracer import getval
 
-from . import checks, structure
+from . import backend, checks, structure
 from .engine import can_batch, hessian_diagonal, jacobian_matrices
 from .errors import explained_errors
 from .forward import jvp
@@ -66,14 +66,15 @@ def _batched_hessian(operator_name: str, f: Callable, x: Any, mode: str, memory_
 
 
 def _basis(x: Any, index: int) -> Any:
-    tangent = numpy.zeros(numpy.shape(x))
-    tangent.flat[index] = 1.0
-    return tangent if numpy.ndim(x) or isinstance(x, numpy.ndarray) else float(tangent)
+    raw = getval(x)
+    tangent = backend.array_namespace(raw).zeros(numpy.size(raw))
+    tangent[index] = 1.0
+    return tangent.reshape(numpy.shape(raw)) if backend.is_array(raw) else float(tangent[0])
 
 
-def _as_result(x: Any, H: numpy.ndarray) -> Any:
+def _as_result(x: Any, H: Any) -> Any:
     """A matrix for an array argument, a float for a scalar one."""
-    return H if isinstance(getval(x), numpy.ndarray) else float(H[0, 0])
+    return H if backend.is_array(getval(x)) else float(H[0, 0])
 
 
 def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched",
@@ -94,6 +95,7 @@ def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched"
     """
     checks.require_callable("hessian", f)
     require_engine("hessian", engine)
+    (x,) = backend.on_one_library([x])
     with explained_errors():
         if engine == "batched":
             H = _batched_hessian("hessian", f, x, "forward", memory_budget, progress)
@@ -101,7 +103,7 @@ def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched"
                 return _as_result(x, H)
         _require_scalar_function("hessian", f, (x,))
         size = numpy.size(getval(x))
-        H = numpy.zeros((size, size))
+        H = backend.array_namespace(x).zeros((size, size))
         for j in progress_bar(range(size), enabled=progress, description="hessian columns"):
             _, column = jvp(lambda point: gradient(f, point)[0], x, _basis(x, j))
             if column is not None:
@@ -120,6 +122,7 @@ def hessian_reverse(f: Callable, x: Any, progress: bool = False, engine: str = "
     """
     checks.require_callable("hessian_reverse", f)
     require_engine("hessian_reverse", engine)
+    (x,) = backend.on_one_library([x])
     with explained_errors():
         if engine == "batched":
             H = _batched_hessian("hessian_reverse", f, x, "reverse", memory_budget, progress)
@@ -146,6 +149,7 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "
     """
     checks.require_callable("diaghessian", f)
     require_engine("diaghessian", engine)
+    args = tuple(backend.on_one_library(list(args)))
     with explained_errors():
         diagonals = []
         for position, x in enumerate(args):
@@ -160,12 +164,12 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "
                     diagonals.append(diagonal if isinstance(getval(x), numpy.ndarray) else float(diagonal))
                     continue
             _require_scalar_function("diaghessian", f, args)
-            diagonal = numpy.zeros(numpy.shape(x))
+            diagonal = backend.array_namespace(x).zeros(numpy.size(x))
             for i in progress_bar(range(numpy.size(x)), enabled=progress, description="diaghessian"):
                 _, column = jvp(gradient_at, x, _basis(x, i))
                 if column is not None:
-                    diagonal.flat[i] = numpy.ravel(column)[i]
-            diagonals.append(diagonal if isinstance(x, numpy.ndarray) else float(diagonal))
+                    diagonal[i] = numpy.ravel(column)[i]
+            diagonals.append(diagonal.reshape(numpy.shape(x)) if backend.is_array(x) else float(diagonal[0]))
         if all(diagonal is None for diagonal in diagonals):
             _require_scalar_function("diaghessian", f, args)
         return tuple(diagonals)

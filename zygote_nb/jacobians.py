@@ -22,7 +22,7 @@ from typing import Any, Callable, NamedTuple
 import numpy
 from autograd.tracer import getval
 
-from . import checks, structure
+from . import backend, checks, structure
 from .engine import can_batch, jacobian_matrices
 from .errors import explained_errors
 from .params import Params
@@ -45,19 +45,20 @@ def jacobian_shape(output_size: int, arg: Any) -> tuple:
     return (output_size, raw.size) if hasattr(raw, "shape") and not isinstance(raw, numpy.generic) else (output_size,)
 
 
-def assemble(rows: list, args: tuple, output_size: int) -> tuple:
-    """Stack per-row gradients into one Jacobian per argument; ``None`` for non-array arguments."""
+def assemble(rows: list, args: tuple, output_size: int, namespace: Any = numpy) -> tuple:
+    """Stack per-row gradients into one Jacobian per argument (made by ``namespace``); ``None`` for non-array arguments."""
     jacobians = []
     for position, arg in enumerate(args):
         if not structure.is_differentiable(arg):
             jacobians.append(None)
             continue
         shape = jacobian_shape(output_size, arg)
-        J = numpy.zeros(shape, dtype=numpy.result_type(float, getval(arg)))
+        J = namespace.zeros(shape, dtype=numpy.result_type(float, getval(arg)))
         by_row = J.reshape(output_size, -1)
         for k, row in enumerate(rows):
-            if row[position] is not None:
-                by_row[k] = numpy.ravel(row[position])
+            entry = row[position]
+            if entry is not None:
+                by_row[k] = numpy.ravel(entry) if backend.is_array(entry) else entry
         jacobians.append(J)
     return tuple(jacobians)
 
@@ -117,11 +118,12 @@ def _row_by_row(recording, args: tuple, progress: bool) -> tuple:
     output_shape = numpy.shape(recording.value)
     size = _size_of(recording.value)
     rows = []
+    namespace = backend.array_namespace(recording.value)
     for k in progress_bar(range(size), enabled=progress, description="jacobian rows"):
-        seed = numpy.zeros(size)
+        seed = namespace.zeros(size)
         seed[k] = 1.0
         rows.append(recording.back(seed.reshape(output_shape) if output_shape else seed[0]))
-    return assemble(rows, args, size)
+    return assemble(rows, args, size, namespace)
 
 
 def jacobian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",

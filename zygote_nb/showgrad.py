@@ -36,6 +36,7 @@ import numpy
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
+from . import backend
 from .pullback import current_trace
 
 _captures: list[list] = []
@@ -75,6 +76,7 @@ def _readable(value: Any) -> str:
     """Scalars as Python numbers, arrays as a bracketed list."""
     if value is None:
         return "None"
+    value = backend.to_host(value)  # a device gradient is copied to be shown, and only then
     if numpy.ndim(value) == 0:
         number = numpy.asarray(value)[()]
         return repr(complex(number) if numpy.iscomplexobj(number) else float(number))

@@ -13,10 +13,6 @@ from zygote_nb.buffer import Buffer
 from zygote_nb.checkpoint import checkpointed
 from zygote_nb.forwarddiff import forwarddiff
 
-# As in test_backend_duck_derivatives.py: remove with the patches of the backends report.
-pytestmark = pytest.mark.xfail(reason="waits for the device patches to jacobians, hessians, engine, buffer "
-                                      "and forwarddiff", strict=False)
-
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", sorted(JACOBIAN_CASES))

@@ -168,7 +168,7 @@ def _define_join_rules(join, blocks_along_axis):
     def jvp_maker(argnums, tangents, joined, args, kwargs):
         tangent_of = dict(zip(argnums, tangents))
         parts = [
-            tangent_of[argnum] if argnum in tangent_of else _numpy.zeros(_numpy.shape(array), joined.dtype)
+            tangent_of[argnum] if argnum in tangent_of else _numpy.zeros_like(joined, shape=_numpy.shape(array))
             for argnum, array in enumerate(args[1:], start=1)
         ]
         return join(args[0], *parts, dtype=kwargs.get("dtype"))

@@ -24,7 +24,7 @@ from autograd.tracer import getval
 
 from . import checks, structure
 from .gradients import objective_cotangent, withgradient
-from .progress import progress_bar
+from .progress import Progress, progress_bar
 
 # Central differences are exact to O(h²) and lose O(eps / h) to rounding; h = eps^(1/3) balances both.
 RELATIVE_STEP = numpy.finfo(float).eps ** (1 / 3)
@@ -61,7 +61,7 @@ def relative_errors(gradient: numpy.ndarray, differences: numpy.ndarray, floor: 
         return numpy.abs(gradient - differences) / scale
 
 
-def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: bool = False) -> GradientCheck:
+def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: Progress = False) -> GradientCheck:
     """Compare :func:`~zygote_nb.gradient` of ``f`` at ``args`` with central finite differences.
 
     ``f`` returns a real number (or, as for ``withgradient``, a tuple, list or
@@ -95,7 +95,7 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: b
 
     entries = [(position, index, i) for position, leaf_points in enumerate(points)
                for index, point in enumerate(leaf_points) for i in range(point.size)]
-    for position, index, i in progress_bar(entries, enabled=progress, description="finite differences"):
+    for position, index, i in progress_bar(entries, progress, description="finite differences"):
         point = points[position][index]
         step = RELATIVE_STEP * max(1.0, abs(point.flat[i]))
         forward, backward = point.copy(), point.copy()

@@ -29,7 +29,7 @@ from .errors import explained_errors
 from .forward import jvp
 from .gradients import gradient
 from .jacobians import jacobian, require_engine
-from .progress import progress_bar
+from .progress import Progress, progress_bar
 from .pullback import pullback, record
 
 SCALAR_HINT = "the Hessian needs a scalar function: use jacobian(f, ...) for an array output"
@@ -53,7 +53,7 @@ def _gradient_function(operator_name: str, f: Callable, args: tuple, position: i
     return gradient_at
 
 
-def _batched_hessian(operator_name: str, f: Callable, x: Any, mode: str, memory_budget, progress: bool):
+def _batched_hessian(operator_name: str, f: Callable, x: Any, mode: str, memory_budget, progress: Progress):
     """The Hessian from the engine, or ``None`` where the engine does not apply (see ``can_batch``)."""
     recording = record(_gradient_function(operator_name, f, (x,), 0), x)
     if not can_batch(recording):
@@ -77,7 +77,7 @@ def _as_result(x: Any, H: Any) -> Any:
     return H if backend.is_array(getval(x)) else float(H[0, 0])
 
 
-def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched",
+def hessian(f: Callable, x: Any, progress: Progress = False, engine: str = "batched",
             memory_budget: int | None = None) -> Any:
     """The Hessian ``H[i, j] = ∂²f/∂x[i]∂x[j]`` over C-order ``x.ravel()``, forward over reverse.
 
@@ -104,14 +104,14 @@ def hessian(f: Callable, x: Any, progress: bool = False, engine: str = "batched"
         _require_scalar_function("hessian", f, (x,))
         size = numpy.size(getval(x))
         H = backend.array_namespace(x).zeros((size, size))
-        for j in progress_bar(range(size), enabled=progress, description="hessian columns"):
+        for j in progress_bar(range(size), progress, description="hessian columns"):
             _, column = jvp(lambda point: gradient(f, point)[0], x, _basis(x, j))
             if column is not None:
                 H[:, j] = numpy.ravel(column)
         return _as_result(x, H)
 
 
-def hessian_reverse(f: Callable, x: Any, progress: bool = False, engine: str = "batched",
+def hessian_reverse(f: Callable, x: Any, progress: Progress = False, engine: str = "batched",
                     memory_budget: int | None = None) -> Any:
     """The Hessian computed reverse over reverse: the :func:`jacobian` of the gradient.
 
@@ -133,7 +133,7 @@ def hessian_reverse(f: Callable, x: Any, progress: bool = False, engine: str = "
         return _as_result(x, numpy.atleast_2d(H))
 
 
-def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",
+def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str = "batched",
                 memory_budget: int | None = None) -> tuple:
     """The diagonal of the Hessian for each argument, in the argument's shape.
 
@@ -165,7 +165,7 @@ def diaghessian(f: Callable, *args: Any, progress: bool = False, engine: str = "
                     continue
             _require_scalar_function("diaghessian", f, args)
             diagonal = backend.array_namespace(x).zeros(numpy.size(x))
-            for i in progress_bar(range(numpy.size(x)), enabled=progress, description="diaghessian"):
+            for i in progress_bar(range(numpy.size(x)), progress, description="diaghessian"):
                 _, column = jvp(gradient_at, x, _basis(x, i))
                 if column is not None:
                     diagonal[i] = numpy.ravel(column)[i]

@@ -26,7 +26,7 @@ from . import backend, checks, structure
 from .engine import can_batch, jacobian_matrices
 from .errors import explained_errors
 from .params import Params
-from .progress import progress_bar
+from .progress import Progress, progress_bar
 from .pullback import record
 
 ENGINES = ("batched", "loop")
@@ -63,7 +63,7 @@ def assemble(rows: list, args: tuple, output_size: int, namespace: Any = numpy) 
     return tuple(jacobians)
 
 
-def withjacobian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",
+def withjacobian(f: Callable, *args: Any, progress: Progress = False, engine: str = "batched",
                  memory_budget: int | None = None) -> WithJacobian:
     """Return ``(val, grad)``: ``f(*args)`` and its :func:`jacobian` tuple.
 
@@ -113,20 +113,20 @@ def shaped(matrices: dict, args: tuple, size: int) -> tuple:
     return tuple(jacobians)
 
 
-def _row_by_row(recording, args: tuple, progress: bool) -> tuple:
+def _row_by_row(recording, args: tuple, progress: Progress) -> tuple:
     """One backward pass per output element, seeded with that element's basis vector."""
     output_shape = numpy.shape(recording.value)
     size = _size_of(recording.value)
     rows = []
     namespace = backend.array_namespace(recording.value)
-    for k in progress_bar(range(size), enabled=progress, description="jacobian rows"):
+    for k in progress_bar(range(size), progress, description="jacobian rows"):
         seed = namespace.zeros(size)
         seed[k] = 1.0
         rows.append(recording.back(seed.reshape(output_shape) if output_shape else seed[0]))
     return assemble(rows, args, size, namespace)
 
 
-def jacobian(f: Callable, *args: Any, progress: bool = False, engine: str = "batched",
+def jacobian(f: Callable, *args: Any, progress: Progress = False, engine: str = "batched",
              memory_budget: int | None = None) -> tuple:
     """The Jacobian of ``f(*args)`` with respect to each number or array argument.
 
@@ -141,7 +141,8 @@ def jacobian(f: Callable, *args: Any, progress: bool = False, engine: str = "bat
     memory); a result that alone exceeds the budget raises
     :class:`~zygote_nb.engine.MemoryBudgetError` before anything is
     allocated.  ``engine="loop"`` runs one backward pass per output element.
-    ``progress=True`` shows a progress bar (over chunks, or over rows).
+    ``progress=True`` shows a progress bar (over chunks, or over rows);
+    ``progress="auto"`` shows one when there are more than 64 rows.
 
     >>> import zygote_nb.numpy as np
     >>> jacobian(lambda a, x: a**2 * x, np.array([1.0, 2.0, 3.0]), 1.0)

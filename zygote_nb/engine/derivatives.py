@@ -23,6 +23,7 @@ from .. import backend, structure
 from .batch import ScaledIdentity, identity
 from .memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
 from .passes import pull_back, push_forward
+from ..progress import Progress, progress_counter
 from ..pullback import Recording
 from .rules import TANGENT_RULES
 
@@ -103,7 +104,7 @@ def _forward_is_safe(order: list, roots: list) -> bool:
 
 
 def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "auto",
-                      memory_budget: int | None = None, progress: bool = False,
+                      memory_budget: int | None = None, progress: Progress = False,
                       operator_name: str = "jacobian") -> dict:
     """``{position: J}`` with ``J[k, i] = ∂ vec(y)[k] / ∂ vec(args[position])[i]``, for each number/array argument.
 
@@ -156,7 +157,7 @@ CACHE_BYTES = 4 * 2**20
 MIN_CACHE_ROWS = 32
 
 
-def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: bool, description: str,
+def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: Progress, description: str,
                sweep: Callable[[int, int], bool]) -> None:
     """Call ``sweep(start, stop)`` over consecutive chunks of ``rows`` that fit in ``room`` bytes.
 
@@ -170,7 +171,7 @@ def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: bo
     memory_rows = rows_per_chunk(bytes_per_row, room)
     largest = max((_size_of(node.value) for node in order), default=1)
     chunk = min(memory_rows, max(MIN_CACHE_ROWS, CACHE_BYTES // (FLOAT_BYTES * max(largest, 1))))
-    bar = _progress(progress, rows, description)
+    bar = progress_counter(progress, rows, description)
     start = 0
     while start < rows:
         stop = min(rows, start + chunk)
@@ -183,16 +184,7 @@ def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: bo
         bar.close()
 
 
-def _progress(enabled: bool, rows: int, description: str):
-    """A ``tqdm.auto`` bar counting rows, advanced once per chunk; ``None`` when not ``enabled``."""
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=rows, desc=description, unit="row")
-
-
-def hessian_diagonal(recording: Recording, memory_budget: int | None = None, progress: bool = False) -> numpy.ndarray:
+def hessian_diagonal(recording: Recording, memory_budget: int | None = None, progress: Progress = False) -> numpy.ndarray:
     """``h[i] = ∂ g[i] / ∂ x[i]`` for the recorded gradient ``g`` of the one argument ``x``, in ``x``'s shape.
 
     Forward mode, one tangent per element; when the tangents stay a scaled

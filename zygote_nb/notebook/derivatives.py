@@ -30,12 +30,8 @@ from ..flow import trace_gradient
 from ..gradients import objective_cotangent, withgradient
 from ..hessians import hessian, hessian_reverse
 from ..jacobians import withjacobian
-from .cell import CellFunction, cell_function
+from .cell import cell_function
 from .results import GradientResult, HessianResult, JacobianResult
-
-# Derivatives that take more passes than this show a progress bar.
-PROGRESS_PASSES = 64
-
 
 def output_problem(output: Any, scalar: bool) -> str | None:
     """What is wrong with a cell's output for a magic that needs a real number (``scalar``) or a real array.
@@ -91,23 +87,9 @@ def gradient_of_cell(source: str, input_names: list, namespace: dict, *, check: 
             value, gradients = withgradient(cell, *cell.inputs)
         report = None
         if check:
-            report = check_gradient(cell, *cell.inputs, progress=2 * _input_size(cell.inputs) > PROGRESS_PASSES)
+            report = check_gradient(cell, *cell.inputs, progress="auto")
     return GradientResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
                           dict(zip(input_names, gradients)), report, flow)
-
-
-class _LongOutput:
-    """True once the cell has run and its output is larger than :data:`PROGRESS_PASSES`.
-
-    ``withjacobian`` reads its ``progress`` flag only after its forward run,
-    when the number of rows (the output's size) is known.
-    """
-
-    def __init__(self, cell: CellFunction):
-        self.cell = cell
-
-    def __bool__(self) -> bool:
-        return (self.cell.output_size or 0) > PROGRESS_PASSES
 
 
 def jacobian_of_cell(source: str, input_names: list, namespace: dict, *,
@@ -121,7 +103,7 @@ def jacobian_of_cell(source: str, input_names: list, namespace: dict, *,
            [0., 4.]])
     """
     with cell_function(source, input_names, namespace, header, output_check("%%jacobian")) as cell:
-        value, jacobians = withjacobian(cell, *cell.inputs, progress=_LongOutput(cell))
+        value, jacobians = withjacobian(cell, *cell.inputs, progress="auto")
     return JacobianResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
                           dict(zip(input_names, jacobians)))
 
@@ -150,12 +132,11 @@ def hessian_of_cell(source: str, input_names: list, namespace: dict, *, reverse:
     with cell_function(source, input_names, namespace, header, output_check("%%hessian")) as cell:
         value, gradients = withgradient(cell, *cell.inputs)
         second_derivative = hessian_reverse if reverse else hessian
-        long_work = _input_size(cell.inputs) > PROGRESS_PASSES
         if len(cell.inputs) == 1:
-            matrix = second_derivative(cell, cell.inputs[0], progress=long_work)
+            matrix = second_derivative(cell, cell.inputs[0], progress="auto")
         else:
             matrix = second_derivative(lambda flat: cell(*unflatten(flat, cell.inputs)),
-                                       flatten_inputs(cell.inputs), progress=long_work)
+                                       flatten_inputs(cell.inputs), progress="auto")
     return HessianResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
                          dict(zip(input_names, gradients)), numpy.atleast_2d(matrix),
                          "reverse over reverse" if reverse else "forward over reverse")
@@ -163,10 +144,6 @@ def hessian_of_cell(source: str, input_names: list, namespace: dict, *, reverse:
 
 def _is_real_number_or_array(value: Any) -> bool:
     return structure.is_differentiable(value) and numpy.result_type(getval(value)).kind != "c"
-
-
-def _input_size(inputs: tuple) -> int:
-    return sum(numpy.size(leaf) for value in inputs for leaf in structure.flatten(value)[0])
 
 
 def flatten_inputs(inputs: tuple) -> numpy.ndarray:

@@ -61,7 +61,8 @@ def relative_errors(gradient: numpy.ndarray, differences: numpy.ndarray, floor: 
         return numpy.abs(gradient - differences) / scale
 
 
-def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: Progress = False) -> GradientCheck:
+def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: Progress = False,
+                   computed: tuple | None = None) -> GradientCheck:
     """Compare :func:`~zygote_nb.gradient` of ``f`` at ``args`` with central finite differences.
 
     ``f`` returns a real number (or, as for ``withgradient``, a tuple, list or
@@ -72,6 +73,9 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     The check passes when the worst error is at most ``tolerance``; a NaN or
     infinite entry on either side fails it. ``f`` is called ``2n + 1`` times
     for ``n`` numbers, never with the arguments themselves modified.
+    ``computed`` is a ``(value, gradient)`` pair already obtained from
+    ``withgradient(f, *args)``, so that ``f``'s reports (``showgrad``) are not
+    made twice.
 
     >>> import zygote_nb.numpy as np
     >>> from autograd.extend import primitive, defvjp
@@ -81,7 +85,7 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     False
     """
     checks.require_callable("check_gradient", f)
-    value, gradient = withgradient(f, *args)
+    value, gradient = withgradient(f, *args) if computed is None else computed
     floor = RESOLUTION * (1 + abs(float(getval(objective_cotangent(value)[0]))))
     flattened = [structure.flatten(arg) for arg in args]
     points = [[_real_point(leaf) for leaf in leaves] for leaves, _ in flattened]

@@ -331,6 +331,9 @@ def _as_gradient_of(leaf: Any, gradient: Any) -> Any:
     """
     if gradient is None:
         return None
+    if (type(gradient) is numpy.ndarray and type(leaf) is numpy.ndarray and gradient.dtype == leaf.dtype
+            and leaf.dtype.kind == "f" and gradient.shape == leaf.shape):
+        return gradient  # the common case, already in the argument's terms
     if numpy.iscomplexobj(getval(leaf)):
         gradient = traced_numpy.conj(gradient)
     if isbox(gradient):  # an outer trace (a higher derivative) is still running

@@ -34,6 +34,14 @@ def test_gradient_check_report():
     assert result.check.passed and result.check.worst_error < 1e-6
 
 
+def test_gradient_check_does_not_repeat_showgrad_reports(capsys):
+    ns = namespace()
+    ns["showgrad"] = __import__("zygote_nb").showgrad
+    result = gradient_of_cell("np.sum(showgrad(x) ** 2)", ["x"], ns, check=True)
+    assert result.check.passed
+    assert capsys.readouterr().out.count("∂(x) =") == 1
+
+
 def test_array_output_of_gradient_is_a_usage_error_pointing_to_jacobian():
     ns = namespace()
     with pytest.raises(UsageError, match="%%jacobian") as excinfo:

@@ -87,7 +87,7 @@ def gradient_of_cell(source: str, input_names: list, namespace: dict, *, check: 
             value, gradients = withgradient(cell, *cell.inputs)
         report = None
         if check:
-            report = check_gradient(cell, *cell.inputs, progress="auto")
+            report = check_gradient(cell, *cell.inputs, progress="auto", computed=(value, gradients))
     return GradientResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
                           dict(zip(input_names, gradients)), report, flow)
 

@@ -47,7 +47,8 @@ class _Hook:
 
 
 @primitive
-def _hooked(x, hook_call):
+def hook_primitive(x, hook_call):
+    """The identity recorded in the trace for each ``hook``; the flow view finds hooks by it."""
     return x
 
 
@@ -57,8 +58,8 @@ def _transformed_cotangent(ans, x, hook_call):
     return vjp
 
 
-defvjp(_hooked, _transformed_cotangent)
-defjvp(_hooked, lambda tangent, ans, x, hook_call: tangent)
+defvjp(hook_primitive, _transformed_cotangent)
+defjvp(hook_primitive, lambda tangent, ans, x, hook_call: tangent)
 
 
 def hook(fn: Callable, x: Any) -> Any:
@@ -79,7 +80,7 @@ def hook(fn: Callable, x: Any) -> Any:
         raise TypeError(
             f"hook(fn, x) needs a function of the gradient as its first argument, got "
             f"{type(getval(fn)).__name__}: pass the function first, e.g. hook(lambda g: 2 * g, x)")
-    return _hooked(x, _Hook(fn, x._value if isbox(x) else None))
+    return hook_primitive(x, _Hook(fn, x._value if isbox(x) else None))
 
 
 class GradientTransform:

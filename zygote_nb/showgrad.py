@@ -114,7 +114,8 @@ class _Site:
 
 
 @primitive
-def _show(x, site):
+def showgrad_primitive(x, site):
+    """The identity recorded in the trace for each ``showgrad``; the flow view finds reports by it."""
     return x
 
 
@@ -126,8 +127,8 @@ def _report_cotangent(ans, x, site):
     return vjp
 
 
-defvjp(_show, _report_cotangent)
-defjvp(_show, lambda tangent, ans, x, site: tangent)
+defvjp(showgrad_primitive, _report_cotangent)
+defjvp(showgrad_primitive, lambda tangent, ans, x, site: tangent)
 
 
 def argument_label(frame, fallback: str = "x") -> str:
@@ -173,4 +174,4 @@ def showgrad(x: Any, name: str | None = None) -> Any:
     site = _Site(label, caller.f_code.co_filename, caller.f_lineno,
                  x._value if isbox(x) and x._trace == trace.level else None)
     trace.pass_listeners.append(site)
-    return _show(x, site)
+    return showgrad_primitive(x, site)

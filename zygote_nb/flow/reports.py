@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..hooks import GradientTransform, _hooked
-from ..showgrad import _show, capture_reports
+from ..hooks import GradientTransform, hook_primitive
+from ..showgrad import showgrad_primitive, capture_reports
 
 __all__ = ["capture_reports", "display_name", "hook_transform", "showgrad_label", "tunable_parameters"]
 
 # The primitives behind the public functions, by the name a reader knows them by.
-_PUBLIC_NAMES = {_hooked: "hook", _show: "showgrad"}
+_PUBLIC_NAMES = {hook_primitive: "hook", showgrad_primitive: "showgrad"}
 
 
 def display_name(recorded) -> str:
@@ -32,12 +32,12 @@ def display_name(recorded) -> str:
 
 def showgrad_label(recorded) -> str | None:
     """The label a recorded ``showgrad`` call reports under (``None`` for any other operation)."""
-    return recorded.args[1].label if recorded.fun is _show else None
+    return recorded.args[1].label if recorded.fun is showgrad_primitive else None
 
 
 def hook_transform(recorded) -> Any:
     """The ``fn`` of a recorded ``hook(fn, x)`` call, or ``None`` for any other operation."""
-    if recorded.fun is not _hooked:
+    if recorded.fun is not hook_primitive:
         return None
     return recorded.args[1].transform
 

@@ -53,6 +53,12 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _html_value(value: Any) -> str:
+    """The value as inline code, or as a preformatted block when it takes several lines (a matrix)."""
+    text = _escape(format_value(value))
+    return f"<pre>{text}</pre>" if "\n" in text else f"<code>{text}</code>"
+
+
 def headline(label: str, value: Any) -> str:
     """``label = value`` on one line, or with the value indented below it when it takes several.
 
@@ -170,7 +176,7 @@ class GradientResult:
         head = _TABLE_HEAD.format(extra="<th>check error</th>" if check_column else "")
         check = f"<p>{_escape(check_sentence(self.check))}</p>" if check_column else ""
         return (f"<div class=\"zygote-nb-result\"><p>gradient of <code>{_escape(self.output_source)}</code> = "
-                f"<code>{_escape(format_value(self.value))}</code></p>"
+                f"{_html_value(self.value)}</p>"
                 f"<table>{head}{''.join(rows)}</table>{check}</div>")
 
     def _repr_html_(self) -> str:
@@ -234,9 +240,9 @@ class MatrixResult:
             image = f'<img alt="{_escape(self.title)}" src="data:image/png;base64,{encoded}"/><br/>'
         rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.grad[name])}</tr>"
                        for name in self.inputs)
-        body = "".join(f"<div>{_escape(line.strip())}</div>" for line in self.summary_body())
+        body = f"<pre>{_escape(chr(10).join(self.summary_body()))}</pre>"
         return (f'<div class="zygote-nb-result">{image}<p>{_escape(self.title)}; value '
-                f"<code>{_escape(format_value(self.value))}</code></p>"
+                f"{_html_value(self.value)}</p>"
                 f"<table>{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
 
     def summary(self) -> str:

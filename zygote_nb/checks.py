@@ -32,6 +32,8 @@ def _is_number_or_array(raw: Any) -> bool:
 def require_real_scalar(operator_name: str, value: Any, array_hint: str) -> None:
     """``value`` (the function's output) must be a real number for ``operator_name``."""
     raw = getval(value)
+    if type(raw) is float or type(raw) is numpy.float64:
+        return  # the common case, cheaply
     if not _is_number_or_array(raw):
         raise TypeError(
             f"{operator_name} needs f to return a real number, but it returned "

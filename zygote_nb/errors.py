@@ -19,8 +19,6 @@ zygote_nb.errors.DifferentiationError: in-place assignment to a traced array can
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
-from typing import Iterator
 
 
 class DifferentiationError(TypeError):
@@ -56,15 +54,21 @@ def explain(error: BaseException) -> str | None:
     return None
 
 
-@contextmanager
-def explained_errors() -> Iterator[None]:
-    """Re-raise tracing errors as a one-line :class:`DifferentiationError` that names the fix."""
-    try:
-        yield
-    except DifferentiationError:
-        raise
-    except (TypeError, ValueError, NotImplementedError, KeyError, AttributeError) as error:
+class explained_errors:
+    """Re-raise tracing errors as a one-line :class:`DifferentiationError` that names the fix.
+
+    A class rather than a generator-based context manager: every operator call enters one.
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, error_type, error, traceback) -> bool:
+        if error is None or isinstance(error, DifferentiationError):
+            return False
+        if not isinstance(error, (TypeError, ValueError, NotImplementedError, KeyError, AttributeError)):
+            return False
         message = explain(error)
         if message is None:
-            raise
+            return False
         raise DifferentiationError(message) from None

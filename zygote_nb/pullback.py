@@ -21,13 +21,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import operator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import autograd.numpy as traced_numpy
 import numpy
-from autograd.core import VJPNode, VSpace, add_outgrads
+from autograd.core import VJPNode, VSpace, add_outgrads, primitive_vjps
 from autograd.numpy.numpy_vspaces import ArrayVSpace
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.tracer import TraceStack, getval, isbox, new_box, notrace_primitives, trace_stack
@@ -48,8 +48,9 @@ class RecordedNode(VJPNode):
     __slots__ = ("fun", "args", "kwargs", "argnums", "value", "order")
 
     def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        # VJPNode.__init__, inlined: this runs for every primitive call of every trace.
         try:
-            super().__init__(value, fun, args, kwargs, parent_argnums, parents)
+            self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs)
         except (NotImplementedError, KeyError):
             # An integer argument used as an index or axis carries no gradient for that use.
             kept = [(argnum, parent) for argnum, parent in zip(parent_argnums, parents)
@@ -58,12 +59,14 @@ class RecordedNode(VJPNode):
                 raise
             parent_argnums = tuple(argnum for argnum, _ in kept)
             parents = tuple(parent for _, parent in kept)
-            super().__init__(value, fun, args, kwargs, parent_argnums, parents)
+            self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs)
+        self.parents = parents
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.value = parent_argnums, value
         self.order = next(_recording_clock)
-        for observer in node_observers:
-            observer(self)
+        if node_observers:
+            for observer in node_observers:
+                observer(self)
 
     def initialize_root(self):
         super().initialize_root()
@@ -74,6 +77,15 @@ class RecordedNode(VJPNode):
 # Comparisons and other functions without derivatives are not recorded under VJPNode;
 # share that set (the same object, so later registrations count too).
 notrace_primitives[RecordedNode] = notrace_primitives[VJPNode]
+
+
+def _make_vjp(fun, parent_argnums, value, args, kwargs) -> Callable:
+    try:
+        vjp_maker = primitive_vjps[fun]
+    except KeyError:
+        name = getattr(fun, "__name__", fun)
+        raise NotImplementedError(f"VJP of {name} wrt argnums {parent_argnums} not defined") from None
+    return vjp_maker(parent_argnums, value, args, kwargs)
 
 
 def _is_integer(value: Any) -> bool:
@@ -110,8 +122,12 @@ class Trace:
         self.level = level
         self.pass_listeners: list = []
 
+    def backward_pass(self) -> ContextManager:
+        """A block in which one backward pass runs; the listeners hear it start and end."""
+        return self._heard_pass() if self.pass_listeners else nullcontext()
+
     @contextmanager
-    def backward_pass(self) -> Iterator[None]:
+    def _heard_pass(self) -> Iterator[None]:
         for listener in self.pass_listeners:
             listener.start_pass()
         try:
@@ -194,25 +210,23 @@ class Recording:
 
     def nodes(self) -> list:
         """Every node that an output depends on, in the order of a backward pass (outputs first)."""
-        if not self.ends:
-            return []
-        sink = RecordedNode.new_root()
-        sink.parents = list(dict.fromkeys(node for _, node in self.ends))
-        return [node for node in latest_first(sink) if node is not sink]
+        return list(latest_first([node for _, node in self.ends]))
 
 
 def record(f: Callable, *args: Any) -> Recording:
     """Run ``f(*args)`` with every number and array leaf of ``args`` traced, and keep the graph."""
     leaves, trees = _flatten_arguments(args)
-    with trace_stack.new_trace() as level:
+    trace_stack.top += 1  # trace_stack.new_trace(), without a generator's cost on every call
+    level = trace_stack.top
+    trace = Trace(level)
+    _open_traces.append(trace)
+    try:
         roots = [RecordedNode.new_root() for _ in leaves]
         boxed = [new_box(_traceable(leaf), level, root) for leaf, root in zip(leaves, roots)]
-        trace = Trace(level)
-        _open_traces.append(trace)
-        try:
-            output = f(*_per_argument(trees, boxed, structure.Tree.rebuild))
-        finally:
-            _open_traces.remove(trace)
+        output = f(*_per_argument(trees, boxed, structure.Tree.rebuild))
+    finally:
+        _open_traces.remove(trace)
+        trace_stack.top -= 1
     output_leaves, output_tree = structure.flatten(output)
     ends = [(index, leaf._node) for index, leaf in enumerate(output_leaves)
             if isbox(leaf) and leaf._trace == level]
@@ -234,18 +248,12 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
 
 def backward(seeds: list, roots: list) -> list:
     """Propagate ``(node, cotangent)`` seeds back to ``roots``; ``None`` for a root never reached."""
-    if not seeds:
-        return [None] * len(roots)
-    sink = RecordedNode.new_root()
-    sink.parents = [node for node, _ in seeds]
     cotangents = {}
     for node, seed in seeds:
         cotangents[node] = add_outgrads(cotangents.get(node), backend.as_cotangent(node.value, seed))
     root_index = {root: index for index, root in enumerate(roots)}
     gradients: list = [None] * len(roots)
-    for node in latest_first(sink):
-        if node is sink:
-            continue
+    for node in latest_first([node for node, _ in seeds]):
         flagged = cotangents.pop(node, None)
         if flagged is None:
             continue
@@ -258,8 +266,8 @@ def backward(seeds: list, roots: list) -> list:
     return gradients
 
 
-def latest_first(end_node: RecordedNode) -> Iterator[RecordedNode]:
-    """The nodes behind ``end_node``, each after every node that uses it, the latest recorded first.
+def latest_first(end_nodes: list) -> Iterator[RecordedNode]:
+    """The nodes behind ``end_nodes``, each after every node that uses it, the latest recorded first.
 
     That is the forward pass in reverse, the order Zygote runs its pullbacks in:
     a node's cotangent is complete, used and freed as early as possible.
@@ -268,7 +276,7 @@ def latest_first(end_node: RecordedNode) -> Iterator[RecordedNode]:
     ``W``'s cotangent alive (and delays an ``eager_update``) to the very end.
     """
     child_counts: dict = {}
-    stack = [end_node]
+    stack = list(end_nodes)  # each end node counts one use by the (implicit) output
     while stack:
         node = stack.pop()
         if node in child_counts:
@@ -276,15 +284,18 @@ def latest_first(end_node: RecordedNode) -> Iterator[RecordedNode]:
         else:
             child_counts[node] = 1
             stack.extend(node.parents)
-    ready = [(-end_node.order, end_node)]
+    ready: list = []
+    for node in end_nodes:
+        child_counts[node] -= 1
+        if child_counts[node] == 0:
+            heapq.heappush(ready, (-node.order, node))
     while ready:
         _, node = heapq.heappop(ready)
         yield node
         for parent in node.parents:
-            if child_counts[parent] == 1:
+            child_counts[parent] -= 1
+            if child_counts[parent] == 0:
                 heapq.heappush(ready, (-parent.order, parent))
-            else:
-                child_counts[parent] -= 1
 
 
 def _flatten_arguments(args: tuple) -> tuple[list, list]:

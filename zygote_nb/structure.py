@@ -17,8 +17,7 @@ its gradient (``None`` where a leaf is not differentiable or got no gradient).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy
 from autograd.tracer import isbox
@@ -36,6 +35,8 @@ def is_differentiable(value: Any) -> bool:
     >>> is_differentiable(3), is_differentiable(True), is_differentiable("3")
     (True, False, False)
     """
+    if type(value) is numpy.ndarray:  # the common case first: this runs for every argument
+        return value.dtype.kind in NUMERIC_KINDS
     if isbox(value):
         return True
     if isinstance(value, (bool, numpy.bool_)):
@@ -51,8 +52,7 @@ def _is_namedtuple(value: Any) -> bool:
     return isinstance(value, tuple) and hasattr(type(value), "_fields")
 
 
-@dataclass(frozen=True)
-class Tree:
+class Tree(NamedTuple):
     """How one argument is put together from its leaves.
 
     ``kind`` is ``"leaf"``, ``"static"`` (kept as it is, no gradient), or a
@@ -62,7 +62,7 @@ class Tree:
     kind: str
     children: tuple = ()
     keys: tuple = ()
-    container_type: type | None = None
+    container_type: Any = None
     static_value: Any = None
 
     def leaf_count(self) -> int:
@@ -110,6 +110,9 @@ class Tree:
         return self._container(items)
 
 
+LEAF = Tree("leaf")
+
+
 def flatten(value: Any) -> tuple[list, Tree]:
     """Split ``value`` into its differentiable leaves (in order) and its :class:`Tree`."""
     leaves: list = []
@@ -119,7 +122,7 @@ def flatten(value: Any) -> tuple[list, Tree]:
 def _flatten(value: Any, leaves: list) -> Tree:
     if is_differentiable(value):
         leaves.append(value)
-        return Tree("leaf")
+        return LEAF
     if _is_namedtuple(value):
         return Tree("namedtuple", tuple(_flatten(item, leaves) for item in value), container_type=type(value))
     if isinstance(value, (tuple, list)):

@@ -64,6 +64,34 @@ def test_every_kind_of_write_against_finite_differences():
     numpy.testing.assert_allclose(gradient(loss, x)[0], finite_difference_gradient(reference, x), rtol=1e-7)
 
 
+def index_arrays_and_negative_indices(x):
+    """A tuple of integer arrays, negative indices, a full-shape boolean mask, an Ellipsis."""
+    buf = Buffer(x, 3, 3)
+    buf[(numpy.array([0, 2, 1]), numpy.array([2, 0, 1]))] = x
+    buf[-1, -1] = x[0] * x[1]
+    buf[numpy.array([[True, False, False], [False, False, True], [False, False, False]])] = x[1:] ** 2
+    buf[..., 1] = buf[:, 1] * 3.0
+    return buf.copy()
+
+
+def index_arrays_and_negative_indices_in_numpy(x):
+    out = numpy.zeros((3, 3))
+    out[(numpy.array([0, 2, 1]), numpy.array([2, 0, 1]))] = x
+    out[-1, -1] = x[0] * x[1]
+    out[numpy.array([[True, False, False], [False, False, True], [False, False, False]])] = x[1:] ** 2
+    out[..., 1] = out[:, 1] * 3.0
+    return out
+
+
+def test_index_arrays_and_negative_indices_against_numpy_and_finite_differences():
+    x = numpy.array([0.3, -0.7, 1.1])
+    numpy.testing.assert_allclose(index_arrays_and_negative_indices(x), index_arrays_and_negative_indices_in_numpy(x))
+    weights = numpy.arange(1.0, 10.0).reshape(3, 3)
+    loss = lambda x: np.sum(index_arrays_and_negative_indices(x) ** 2 * weights)  # noqa: E731
+    reference = lambda x: numpy.sum(index_arrays_and_negative_indices_in_numpy(x) ** 2 * weights)  # noqa: E731
+    numpy.testing.assert_allclose(gradient(loss, x)[0], finite_difference_gradient(reference, x), rtol=1e-7)
+
+
 def test_overlapping_writes_last_wins_and_only_the_last_writer_gets_gradient():
     def overlapped(a, b):
         buf = Buffer(a, 3)
@@ -145,6 +173,7 @@ def test_shape_dtype_ndim_len():
     assert (buf.shape, buf.dtype, buf.ndim, len(buf)) == ((4, 2), numpy.float32, 2, 4)
     assert Buffer(numpy.zeros((2, 5))).shape == (2, 5)
     assert Buffer(numpy.zeros(1), (3, 3)).shape == (3, 3)
+    assert (Buffer([1.0, 2.0]).shape, Buffer([1.0, 2.0]).dtype) == ((2,), numpy.float64)  # as np.empty_like
 
 
 @pytest.mark.parametrize("freeze", [copy.copy, Buffer.copy])

@@ -139,7 +139,8 @@ def test_outside_differentiation_nothing_is_updated():
     {"layers": []},
     [None],
     None,
-], ids=["no state at the array", "other keys", "list for dict", "none"])
+    {"W": setup(Momentum(), numpy.ones(3))},
+], ids=["no state at the array", "other keys", "list for dict", "none", "another shape"])
 def test_mismatched_state_is_a_one_line_error_at_the_call(state):
     model = {"W": numpy.ones(2)}
     with pytest.raises(ValueError) as error:

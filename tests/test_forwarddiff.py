@@ -2,6 +2,9 @@
 
 import numpy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from programs import OPERATIONS, build_program
 
 import zygote_nb.numpy as np
 from zygote_nb import gradient, hessian, jacobian
@@ -48,6 +51,21 @@ def test_gradient_equals_reverse_mode(name, chunk_threshold):
     numpy.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=3),
+       st.tuples(st.integers(1, 3), st.integers(2, 4)), st.integers(0, 2**16))
+def test_property_test_programs_equal_reverse_mode(names, shape, seed):
+    program = build_program(names, shape, seed)
+    weights = numpy.random.default_rng(seed + 1).uniform(-1, 1, size=shape)
+    x = numpy.random.default_rng(seed + 2).uniform(-1, 1, size=shape)
+    forward = gradient(lambda x: np.sum(forwarddiff(program, x, 2) * weights), x)[0]
+    reverse = gradient(lambda x: np.sum(program(x) * weights), x)[0]
+    if reverse is None:  # the output does not depend on x
+        numpy.testing.assert_array_equal(forward, numpy.zeros(shape))
+    else:
+        numpy.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-12)
+
+
 def test_scalar_input_equals_reverse_mode():
     inner = lambda t: np.array([np.sin(t), t**3, np.exp(-t)])  # noqa: E731
     forward = gradient(lambda t: np.sum(forwarddiff(inner, t) * np.array([1.0, 2.0, 3.0])), 0.4)[0]
@@ -87,3 +105,8 @@ def test_non_callable_is_a_one_line_error_naming_the_fix():
 def test_non_array_input_is_a_one_line_error_naming_the_fix():
     with pytest.raises(TypeError, match=r"pack several values into one array"):
         forwarddiff(lambda ab: ab[0] * ab[1], (2.0, 3.0))
+
+
+def test_chunk_threshold_below_one_is_a_one_line_error_naming_the_fix():
+    with pytest.raises(ValueError, match=r"got 0: pass a positive integer, e.g. chunk_threshold=12$"):
+        forwarddiff(np.sin, 1.0, 0)

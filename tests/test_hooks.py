@@ -72,6 +72,8 @@ def test_hook_inside_jacobian():
     x = numpy.array([1.0, 2.0, 3.0])
     J = jacobian(lambda x: hook(scale(2.0), x) ** 2, x)[0]
     numpy.testing.assert_allclose(J, 2.0 * numpy.diag(2 * x))
+    # Dropping the hooked use of x in x * x leaves the other use: J = diag(x).
+    numpy.testing.assert_allclose(jacobian(lambda x: hook(lambda g: None, x) * x, x)[0], numpy.diag(x))
 
 
 @pytest.mark.parametrize("engine", ["loop", "batched"])

@@ -111,6 +111,8 @@ def test_setup_rejects_a_non_rule():
         (lambda m: setup(Descent(), m), [np.ones(2)], "gradient does not match.*model's structure"),
         (lambda m: setup(Descent(), m), {"a": np.ones(3)}, r"model\['a'\] has shape \(3,\)"),
         (lambda m: {"a": None}, {"a": np.ones(2)}, r"no Leaf for the array at model\['a'\]"),
+        (lambda m: {"a": setup(Momentum(), np.ones(3))}, {"a": np.ones(2)},
+         r"state at model\['a'\] does not fit an array of shape \(2,\).*setup\(rule, model\)"),
     ],
 )
 def test_mismatched_state_or_gradient_is_a_clear_error(state_of, grad, message):

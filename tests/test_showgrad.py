@@ -6,7 +6,7 @@ import numpy
 from IPython.core.interactiveshell import InteractiveShell
 
 import zygote_nb.numpy as np
-from zygote_nb import gradient, hessian, jacobian
+from zygote_nb import gradient, hessian, hessian_reverse, jacobian
 from zygote_nb.forward import jvp
 from zygote_nb.showgrad import Report, capture_reports, showgrad
 
@@ -93,6 +93,17 @@ def test_hessian_reports_once_per_backward_pass_with_the_plain_gradient():
         assert len(reports) == passes
         for report in reports:
             numpy.testing.assert_allclose(report.value, 3 * x**2)
+
+
+def test_hessian_reverse_reports_once_for_its_one_inner_backward_pass():
+    # Reverse over reverse runs the inner gradient once; the outer passes differentiate it, not re-run it.
+    x = numpy.array([1.0, 2.0])
+    for engine in ("loop", "batched"):
+        with capture_reports() as reports:
+            H = hessian_reverse(lambda x: np.sum(showgrad(x) ** 3), x, engine=engine)
+        numpy.testing.assert_allclose(H, numpy.diag(6 * x))
+        assert len(reports) == 1
+        numpy.testing.assert_allclose(reports[0].value, 3 * x**2)
 
 
 def test_labels_in_ipython_cells_including_a_function_from_an_earlier_cell(capsys):

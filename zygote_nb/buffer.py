@@ -151,6 +151,7 @@ class Buffer:
 
     def __init__(self, x: Any, *shape: Any):
         raw = getval(x)
+        raw = raw if backend.is_array(raw) else numpy.asarray(raw)  # a list or a number, as np.empty_like takes
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         shape = tuple(int(length) for length in shape) if shape else numpy.shape(raw)
@@ -210,7 +211,14 @@ class Buffer:
         return self._read(snapshot, self._positions[index])
 
     def copy(self) -> Any:
-        """Freeze the buffer and return its contents as a differentiable array."""
+        """Freeze the buffer and return its contents as a differentiable array (``copy.copy(buf)`` does the same).
+
+        >>> import numpy
+        >>> buf = Buffer(numpy.zeros(2))
+        >>> buf[1] = 4.0
+        >>> buf.copy()
+        array([0., 4.])
+        """
         self._frozen = True
         return self[...]
 

@@ -33,6 +33,7 @@ from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
 from . import backend, structure
+from .optimisers import Leaf
 from .pullback import current_trace
 
 
@@ -95,6 +96,8 @@ def _require_matching_state(state: Any, model: Any, path: str) -> None:
     elif backend.is_array(getval(model)) and numpy.issubdtype(getval(model).dtype, numpy.inexact):
         if state is None or isinstance(state, (dict, list, tuple)):
             problem = "the state of one array (a Leaf)"
+        elif isinstance(state, Leaf) and not state.fits(getval(model)):
+            problem = f"a Leaf set up for an array of shape {numpy.shape(getval(model))}"
     if problem is not None:
         raise ValueError(f"eager_update(state, model, update): at {path} the model has "
                          f"{type(getval(model)).__name__} but the state has {type(state).__name__}, expected "

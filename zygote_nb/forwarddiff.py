@@ -2,8 +2,8 @@
 
 ``forwarddiff(f, x)`` returns ``f(x)``.  When the call is traced, the
 Jacobian ``J`` of ``f`` at ``x`` is built column by column from forward-mode
-products (:func:`~zygote_nb.forward.jvp`, one basis tangent per column, in
-chunks of at most ``chunk_threshold``), and the backward pass pulls a
+products (:func:`~zygote_nb.forward.jvp`, one basis tangent per column and
+per forward pass), and the backward pass pulls a
 cotangent ``g`` back as ``g·J``.  Forward mode costs time linear in
 ``x.size`` and keeps no trace of ``f``'s intermediates, which suits small
 ``x`` and long computations.  As in Zygote, ``J`` is built in the forward
@@ -43,29 +43,28 @@ def _below_level(value: Any, level: int) -> Any:
     return value
 
 
-def _jacobian_columns(f: Callable, x: Any, chunk_threshold: int, level: int) -> list:
-    """The columns ``∂f(x).ravel()/∂x.ravel()[j]``, pushed forward ``chunk_threshold`` tangents at a time."""
+def _jacobian_columns(f: Callable, x: Any, level: int) -> list:
+    """The columns ``∂f(x).ravel()/∂x.ravel()[j]``, one forward pass per basis tangent."""
     size = numpy.size(getval(x))
     columns = []
-    for chunk_start in range(0, size, chunk_threshold):
-        for index in range(chunk_start, min(chunk_start + chunk_threshold, size)):
-            basis = backend.array_namespace(getval(x)).zeros(size)
-            basis[index] = 1.0
-            tangent = basis.reshape(numpy.shape(getval(x))) if numpy.ndim(getval(x)) else basis[0]
-            _, column = jvp(f, x, tangent)
-            columns.append(traced_numpy.ravel(_below_level(column, level)))
+    for index in range(size):
+        basis = backend.array_namespace(getval(x)).zeros(size)
+        basis[index] = 1.0
+        tangent = basis.reshape(numpy.shape(getval(x))) if numpy.ndim(getval(x)) else basis[0]
+        _, column = jvp(f, x, tangent)
+        columns.append(traced_numpy.ravel(_below_level(column, level)))
     return columns
 
 
 @primitive
-def _forward_mode_call(x, f, chunk_threshold):
+def _forward_mode_call(x, f):
     return getval(f(x))
 
 
-def _cotangent_times_jacobian(ans, x, f, chunk_threshold):
+def _cotangent_times_jacobian(ans, x, f):
     # Built now, in the forward pass, while the caller's trace is still open: f's closed-over
     # values of that trace (level `top`) are then told apart from the new forward trace.
-    columns = _jacobian_columns(f, x, chunk_threshold, trace_stack.top)
+    columns = _jacobian_columns(f, x, trace_stack.top)
     J = traced_numpy.stack(columns, axis=1)
 
     def vjp(cotangent):
@@ -74,7 +73,7 @@ def _cotangent_times_jacobian(ans, x, f, chunk_threshold):
     return vjp
 
 
-def _jacobian_times_tangent(tangent, ans, x, f, chunk_threshold):
+def _jacobian_times_tangent(tangent, ans, x, f):
     _, pushed = jvp(f, x, tangent)
     return traced_numpy.reshape(_below_level(pushed, trace_stack.top), numpy.shape(ans))
 
@@ -88,8 +87,9 @@ def forwarddiff(f: Callable, x: Any, chunk_threshold: int = DEFAULT_CHUNK_THRESH
 
     ``x`` is a number or an array (pack several inputs with ``np.stack`` to
     differentiate with respect to all of them); ``f(x)`` a number or an array.
-    ``chunk_threshold`` bounds how many tangents are pushed through ``f`` per
-    chunk.  Values ``f`` closes over get no gradient.
+    ``chunk_threshold`` bounds how many tangents one forward pass through ``f``
+    may carry (ForwardDiff.jl's chunk size); this implementation carries one,
+    which stays within any threshold.  Values ``f`` closes over get no gradient.
 
     >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
@@ -104,5 +104,6 @@ def forwarddiff(f: Callable, x: Any, chunk_threshold: int = DEFAULT_CHUNK_THRESH
         raise TypeError(f"forwarddiff(f, x) needs x to be a number or an array, got {type(raw).__name__}: "
                         f"pack several values into one array, e.g. forwarddiff(f, np.stack([a, b]))")
     if int(chunk_threshold) < 1:
-        raise ValueError(f"forwarddiff needs chunk_threshold >= 1, got {chunk_threshold}")
-    return _forward_mode_call(x, f, int(chunk_threshold))
+        raise ValueError(f"forwarddiff needs chunk_threshold >= 1, got {chunk_threshold}: "
+                         f"pass a positive integer, e.g. chunk_threshold={DEFAULT_CHUNK_THRESHOLD}")
+    return _forward_mode_call(x, f)

@@ -89,6 +89,16 @@ class GradientTransform:
     Subclasses are dataclasses that define ``apply(gradient)``; calling the
     transform applies it when ``enabled`` and returns the gradient unchanged
     otherwise.  ``parameters()`` lists the tunable fields and their values.
+
+    >>> @dataclass
+    ... class shift(GradientTransform):
+    ...     offset: float = 1.0
+    ...     enabled: bool = True
+    ...
+    ...     def apply(self, gradient):
+    ...         return gradient + self.offset
+    >>> shift(0.5)(2.0), shift(0.5).parameters()
+    (2.5, {'offset': 0.5})
     """
 
     enabled: bool

@@ -113,7 +113,15 @@ class Adam:
 
 @dataclass
 class Leaf:
-    """The rule and its state for one trainable array of a model."""
+    """The rule and its state for one trainable array of a model.
+
+    >>> import numpy as np
+    >>> leaf = setup(Momentum(), np.zeros(2))
+    >>> leaf
+    Leaf(Momentum(lr=0.01, rho=0.9), ...)
+    >>> leaf.fits(np.zeros(2)), leaf.fits(np.zeros(3))
+    (True, False)
+    """
 
     rule: Any
     state: Any
@@ -121,6 +129,11 @@ class Leaf:
     def __repr__(self):
         state = "None" if self.state is None else "..."
         return f"Leaf({self.rule!r}, {state})"
+
+    def fits(self, x) -> bool:
+        """Whether every array in the state has the shape of ``x`` (the state was set up for such an array)."""
+        parts = self.state if isinstance(self.state, tuple) else (self.state,)
+        return all(part.shape == np.shape(x) for part in parts if isinstance(part, np.ndarray))
 
 
 def _is_trainable(x):
@@ -194,6 +207,9 @@ def _collect(state, node, grad, path, pending):
     if _is_trainable(node):
         if not isinstance(state, Leaf):
             raise ValueError(f"state has no Leaf for the array at {path}; rebuild it with setup(rule, model)")
+        if not state.fits(node):
+            raise ValueError(f"state at {path} does not fit an array of shape {node.shape} (it was set up for "
+                             "another model); rebuild it with setup(rule, model)")
         grad = np.asarray(grad)
         if grad.shape != node.shape:
             raise ValueError(

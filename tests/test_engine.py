@@ -153,3 +153,38 @@ def test_unbroadcast_keeps_the_batch_axis_where_autograd_would_sum_it():
     batch = numpy.ones((4, 2, 3))
     assert unbroadcast(batch, (3,)).shape == (4, 3)
     assert autograd_unbroadcast(batch, anp.metadata(numpy.ones(3))).shape == (3,)
+
+
+@pytest.mark.parametrize("matrix", [W, W.T], ids=["reverse", "forward"])
+def test_a_linear_map_jacobian_is_a_copy_of_the_matrix_not_a_view_of_it(matrix):
+    before = matrix.copy()
+    J = zn.jacobian(lambda x: matrix @ x, numpy.ones(matrix.shape[1]))[0]
+    J[...] = 7.0
+    numpy.testing.assert_array_equal(matrix, before)
+
+
+def test_two_arguments_sharing_one_cotangent_get_separate_jacobians():
+    Jx, Jy = zn.jacobian(lambda x, y: anp.sin(W @ x + y), numpy.ones(3), numpy.ones(5))
+    Jy[...] = 0.0
+    numpy.testing.assert_allclose(Jx, numpy.cos(W @ numpy.ones(3) + 1.0)[:, None] * W, rtol=1e-12)
+
+
+def test_a_sweep_that_makes_one_dense_product_runs_as_one_chunk_whatever_the_cache_size(monkeypatch):
+    from zygote_nb.engine import derivatives
+
+    batch_sizes = []
+    sweep = derivatives.pull_back
+
+    def counted(order, seeds, roots, batch_size, *rest):
+        batch_sizes.append(batch_size)
+        return sweep(order, seeds, roots, batch_size, *rest)
+
+    monkeypatch.setattr(derivatives, "pull_back", counted)
+    monkeypatch.setattr(derivatives, "CACHE_BYTES", 1)
+    monkeypatch.setattr(derivatives, "MIN_CACHE_ROWS", 1)
+    matrix = numpy.random.default_rng(1).standard_normal((40, 40))
+    x = numpy.linspace(-1.0, 1.0, 40)
+    J = zn.jacobian(lambda x: anp.tanh(matrix @ x), x)[0]
+    assert batch_sizes == [1, 40]  # one row to learn that only the product is dense, then all rows
+    numpy.testing.assert_allclose(J, (1.0 - numpy.tanh(matrix @ x) ** 2)[:, None] * matrix, rtol=1e-12,
+                                  atol=1e-14)

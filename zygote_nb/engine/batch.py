@@ -53,7 +53,10 @@ class ScaledIdentity:
 
     def scaled(self, factor: Any) -> "ScaledIdentity":
         """Each row times ``factor`` (broadcastable to :attr:`shape`), elementwise."""
-        return ScaledIdentity(numpy.broadcast_to(self.scale * factor, self.shape), self.start, self.stop)
+        scale = self.scale * factor
+        if scale.shape != self.shape:
+            scale = numpy.broadcast_to(scale, self.shape)
+        return ScaledIdentity(scale, self.start, self.stop)
 
     def reshaped(self, shape: tuple) -> "ScaledIdentity":
         # C-order flat positions do not move under a reshape, so the rows stay basis vectors.

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import math
+
 import numpy
 from autograd.tracer import getval, trace_stack
 
@@ -63,11 +65,6 @@ def _targets(recording: Recording, argument_count: int) -> dict:
     return targets
 
 
-def _bytes_per_row(order: list, *extra_sizes: int) -> int:
-    """A bound on the memory one row of a batch needs: a batch entry for every node and the ends."""
-    return FLOAT_BYTES * (sum(_size_of(node.value) for node in order) + sum(extra_sizes))
-
-
 def _size_of(value: Any) -> int:
     """How many numbers a recorded value holds (tuples summed; a sparse value counts its whole space)."""
     if isinstance(value, numpy.ndarray):
@@ -80,17 +77,30 @@ def _size_of(value: Any) -> int:
     return int(numpy.size(value))
 
 
-def _write_rows(matrix: numpy.ndarray, batch: Any, start: int, stop: int) -> None:
-    """Rows ``start..stop-1`` of ``matrix`` (one row per batch entry, flattened).
+def _write_rows(matrix: numpy.ndarray | None, shape: tuple, batch: Any, start: int, stop: int,
+                may_adopt: bool = True) -> numpy.ndarray | None:
+    """The matrix of ``shape`` with rows ``start..stop-1`` set from the batch (one row per entry, flattened).
 
-    A forward-mode batch fills columns: pass the transposed matrix.  A scaled
-    identity only ever reaches an output of the root's own shape, so its
-    entries sit on the diagonal either way.
+    ``matrix`` is ``None`` until a first write needs it (zeros then); a
+    forward-mode batch fills columns, so pass the transposed matrix and shape.
+    A scaled identity only ever reaches an output of the root's own shape, so
+    its entries sit on the diagonal either way.  A batch that holds every row
+    and that the sweep itself allocated (it owns its data, so it is no view of
+    a user's array) becomes the matrix instead: for a large Jacobian, zeroing
+    and copying an n×m result would cost as much as the sweep.
     """
+    if batch is None:
+        return matrix
+    if (may_adopt and start == 0 and stop == shape[0] and isinstance(batch, numpy.ndarray)
+            and batch.flags.owndata and batch.dtype == numpy.float64 and batch.size == math.prod(shape)):
+        return batch.reshape(shape)
+    if matrix is None:
+        matrix = numpy.zeros(shape)
     if isinstance(batch, ScaledIdentity):
         matrix[numpy.arange(start, stop), numpy.arange(start, stop)] = batch.diagonal()
-    elif batch is not None:
+    else:
         matrix[start:stop] = numpy.reshape(batch, (stop - start, -1))
+    return matrix
 
 
 def _forward_is_safe(order: list, roots: list) -> bool:
@@ -114,15 +124,15 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
     """
     budget = budget_or_default(memory_budget)
     output_shape = numpy.shape(recording.value)
-    output_size = int(numpy.prod(output_shape))
+    output_size = math.prod(output_shape)
     targets = _targets(recording, argument_count)
     input_sizes = {position: int(numpy.size(getval(recording.leaves[leaf]))) for position, leaf in targets.items()}
     total_inputs = sum(input_sizes.values())
     require_fits(operator_name, (output_size, total_inputs), budget)
-    jacobians = {position: numpy.zeros((output_size, size)) for position, size in input_sizes.items()}
     ends = [node for _, node in recording.ends]
     if not ends or not targets:
-        return jacobians
+        return {position: numpy.zeros((output_size, size)) for position, size in input_sizes.items()}
+    filled: dict = dict.fromkeys(targets)
     (end,) = ends
     order = recording.nodes()
     room = max(budget - FLOAT_BYTES * output_size * total_inputs, 0)
@@ -134,23 +144,32 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
             root = recording.roots[leaf]
             shape = numpy.shape(getval(recording.leaves[leaf]))
 
-            def forward_sweep(start, stop, root=root, shape=shape, matrix=jacobians[position].T):
-                tangent = push_forward(order, {root: identity(shape, start, stop)}, [end], stop - start).get(end)
-                _write_rows(matrix, tangent, start, stop)
-                return isinstance(tangent, ScaledIdentity)
+            def forward_sweep(start, stop, root=root, shape=shape, position=position):
+                dense_nodes: list = []
+                tangent = push_forward(order, {root: identity(shape, start, stop)}, [end], stop - start,
+                                       dense_nodes).get(end)
+                filled[position] = _write_rows(filled[position], (input_sizes[position], output_size), tangent,
+                                               start, stop)
+                return len(dense_nodes) <= 1
 
             _in_chunks(input_sizes[position], order, output_size, room, progress, description, forward_sweep)
-        return jacobians
+        return {position: numpy.zeros((output_size, input_sizes[position])) if columns is None else columns.T
+                for position, columns in filled.items()}
 
     def reverse_sweep(start, stop):
+        dense_nodes: list = []
         with recording.trace.backward_pass():
-            gradients = pull_back(order, {end: identity(output_shape, start, stop)}, recording.roots, stop - start)
+            gradients = pull_back(order, {end: identity(output_shape, start, stop)}, recording.roots, stop - start,
+                                  dense_nodes)
         for position, leaf in targets.items():
-            _write_rows(jacobians[position], gradients[leaf], start, stop)
-        return all(isinstance(gradients[leaf], ScaledIdentity) for leaf in targets.values())
+            # Two arguments' cotangents may be one array (``x + y``): adopt only a lone target's.
+            filled[position] = _write_rows(filled[position], (output_size, input_sizes[position]), gradients[leaf],
+                                           start, stop, len(targets) == 1)
+        return len(dense_nodes) <= 1
 
     _in_chunks(output_size, order, total_inputs, room, progress, description, reverse_sweep)
-    return jacobians
+    return {position: numpy.zeros((output_size, input_sizes[position])) if rows is None else rows
+            for position, rows in filled.items()}
 
 
 CACHE_BYTES = 4 * 2**20
@@ -164,13 +183,17 @@ def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: Pr
     Chunks are also kept small enough that one node's batch (rows × its
     largest value) stays near the processor's cache, which makes long chains
     of elementwise operations several times faster than one huge batch.  A
-    sweep that returns ``True`` stayed a scaled identity, whose cost does not
-    shrink with the chunk: the rest then goes in as few chunks as memory allows.
+    sweep returns ``True`` when at most one of its batches was a dense array
+    (the rest stayed scaled identities): there is no chain to keep in cache,
+    so the rest goes in as few chunks as memory allows.  Before splitting,
+    one row is swept to find out; if it says so, all rows go in one chunk,
+    which lets the Jacobian be that chunk's batch itself rather than a copy.
     """
-    bytes_per_row = _bytes_per_row(order, result_size)
-    memory_rows = rows_per_chunk(bytes_per_row, room)
-    largest = max((_size_of(node.value) for node in order), default=1)
-    chunk = min(memory_rows, max(MIN_CACHE_ROWS, CACHE_BYTES // (FLOAT_BYTES * max(largest, 1))))
+    sizes = [_size_of(node.value) for node in order]
+    memory_rows = rows_per_chunk(FLOAT_BYTES * (sum(sizes) + result_size), room)
+    chunk = min(memory_rows, max(MIN_CACHE_ROWS, CACHE_BYTES // (FLOAT_BYTES * max(sizes, default=1))))
+    if chunk < min(rows, memory_rows) and sweep(0, 1):
+        chunk = memory_rows
     bar = progress_counter(progress, rows, description)
     start = 0
     while start < rows:
@@ -201,13 +224,15 @@ def hessian_diagonal(recording: Recording, memory_budget: int | None = None, pro
     order = recording.nodes()
 
     def sweep(start, stop):
-        tangent = push_forward(order, {recording.roots[0]: identity(shape, start, stop)}, [end], stop - start).get(end)
+        dense_nodes: list = []
+        tangent = push_forward(order, {recording.roots[0]: identity(shape, start, stop)}, [end], stop - start,
+                               dense_nodes).get(end)
         if isinstance(tangent, ScaledIdentity):
             diagonal[start:stop] = tangent.diagonal()
         elif tangent is not None:
             rows = numpy.reshape(tangent, (stop - start, -1))
             diagonal[start:stop] = rows[numpy.arange(stop - start), numpy.arange(start, stop)]
-        return isinstance(tangent, ScaledIdentity)
+        return len(dense_nodes) <= 1
 
     _in_chunks(diagonal.size, order, diagonal.size, budget_or_default(memory_budget), progress,
                "diaghessian chunks", sweep)

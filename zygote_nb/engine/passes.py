@@ -34,10 +34,13 @@ from .batch import add, dense
 from .rules import COTANGENT_RULES, TANGENT_RULES, value_shape
 
 
-def pull_back(order: list, seeds: dict, roots: list, batch_size: int) -> list:
+def pull_back(order: list, seeds: dict, roots: list, batch_size: int, dense_nodes: list | None = None) -> list:
     """Cotangent batches of ``roots`` (``None`` where none arrives) from ``{node: batch}`` seeds.
 
     ``order`` lists the nodes outputs first (:meth:`~zygote_nb.pullback.Recording.nodes`).
+    Each node that sent a dense array back (not a scaled identity) is appended
+    to ``dense_nodes``, if given: the chunking in :mod:`~zygote_nb.engine.derivatives`
+    asks how much of a sweep's cost grows with the batch.
     """
     cotangents = dict(seeds)
     root_index = {root: index for index, root in enumerate(roots)}
@@ -49,7 +52,10 @@ def pull_back(order: list, seeds: dict, roots: list, batch_size: int) -> list:
         if node in root_index:
             gradients[root_index[node]] = cotangent
             continue
-        for parent, parent_cotangent in zip(node.parents, _node_cotangents(node, cotangent, batch_size)):
+        parent_cotangents = _node_cotangents(node, cotangent, batch_size)
+        if dense_nodes is not None and any(isinstance(part, numpy.ndarray) for part in parent_cotangents):
+            dense_nodes.append(node)
+        for parent, parent_cotangent in zip(node.parents, parent_cotangents):
             if parent_cotangent is not None:
                 cotangents[parent] = add(cotangents.get(parent), parent_cotangent)
     return gradients
@@ -65,11 +71,14 @@ def _node_cotangents(node, cotangent: Any, batch_size: int) -> list:
     return [_stack([row[k] for row in rows], node.args[argnum]) for k, argnum in enumerate(node.argnums)]
 
 
-def push_forward(order: list, root_tangents: dict, ends: list, batch_size: int) -> dict:
+def push_forward(order: list, root_tangents: dict, ends: list, batch_size: int,
+                 dense_nodes: list | None = None) -> dict:
     """Tangent batches of the ``ends`` nodes from ``{root: batch}``; an end that none reaches is left out.
 
     ``order`` lists the nodes outputs first, as for :func:`pull_back`; a tangent
-    is dropped as soon as every node that uses it has been computed.
+    is dropped as soon as every node that uses it has been computed.  Nodes
+    whose tangent is a dense array are appended to ``dense_nodes``, as for
+    :func:`pull_back`.
     """
     tangents = dict(root_tangents)
     forward = list(reversed(order))
@@ -85,6 +94,8 @@ def push_forward(order: list, root_tangents: dict, ends: list, batch_size: int) 
             tangent = _node_tangent(node, incoming, batch_size)
             if tangent is not None:
                 tangents[node] = tangent
+                if dense_nodes is not None and isinstance(tangent, numpy.ndarray):
+                    dense_nodes.append(node)
         for parent in node.parents:
             uses[parent] -= 1
             if uses[parent] == 0 and parent not in kept:

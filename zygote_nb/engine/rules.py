@@ -544,13 +544,17 @@ def _matrix_of_vector_map(node, argnum):
     return None
 
 
+def _scaled_rows(rows, scale):
+    """``rows * scale``; for the unscaled standard basis, the rows themselves (a view: no n·m pass)."""
+    return rows if numpy.all(scale == 1.0) else rows * scale
+
+
 def _matmul_cotangent(node, argnum, batch):
     if not _is_matmul(node):
         return _einsum_cotangent(node, argnum, batch)
     matrix = _matrix_of_vector_map(node, argnum)
     if isinstance(batch, ScaledIdentity) and matrix is not None:
-        rows = slice(batch.start, batch.stop)
-        return batch.diagonal()[:, None] * matrix[rows]
+        return _scaled_rows(matrix[batch.start:batch.stop], batch.diagonal()[:, None])
     a2, b2, a_vector, b_vector = _matmul_operands(node)
     cotangent = _promote_output(dense(batch), a_vector, b_vector)
     if argnum == 0:
@@ -571,8 +575,7 @@ def _matmul_tangent(node, tangents):
     for argnum, batch in tangents.items():
         matrix = _matrix_of_vector_map(node, argnum)
         if isinstance(batch, ScaledIdentity) and matrix is not None:
-            columns = slice(batch.start, batch.stop)
-            total = add(total, numpy.transpose(matrix[:, columns] * batch.diagonal()))
+            total = add(total, _scaled_rows(numpy.transpose(matrix)[batch.start:batch.stop], batch.diagonal()[:, None]))
             continue
         batch = dense(batch)
         if argnum == 0:

@@ -218,3 +218,17 @@ def test_a_gradient_result_with_a_recorded_flow_is_shown_as_the_view_and_follows
     assert numpy.abs(result["w"]).max() == pytest.approx(0.02)
     display_module.display_gradient_result(result, widget=False)
     assert isinstance(shown[-1], dict) and "text/plain" in shown[-1]
+
+
+def test_a_checked_gradient_shown_as_the_view_also_shows_the_check_verdict(monkeypatch):
+    from zygote_nb.notebook import display as display_module
+    from zygote_nb.notebook.derivatives import gradient_of_cell
+
+    shown = []
+    monkeypatch.setattr(display_module, "display", lambda *objects, **options: shown.extend(objects))
+    result = gradient_of_cell("np.sum(x ** 3)", ["x"], {"np": numpy, "x": numpy.array([1.0, 2.0])},
+                              check=True, record_flow=True)
+    display_module.display_gradient_result(result, widget=True)
+    view, verdict = shown
+    assert isinstance(view, FlowView)
+    assert verdict["text/plain"].startswith("check: passed, worst relative error")

@@ -147,3 +147,15 @@ def test_traceable_counterparts():
     assert traceable_counterpart(numpy.linalg.norm) is traceable_numpy.linalg.norm
     assert traceable_counterpart(math.sin) is None
     assert traceable_counterpart(traceable_numpy) is None
+
+
+def test_numpy_warnings_point_at_the_user_line_or_the_magic_line_for_the_backward_pass():
+    namespace = user_namespace()
+    exec("def logarithm(v):\n    return np.log(v)", namespace)
+    with pytest.warns(RuntimeWarning) as caught:
+        run_gradient("y = logarithm(x - 1.0)\nnp.sum(y)", ["x"], namespace)
+    places = {(warning.filename, warning.lineno, str(warning.message)) for warning in caught}
+    assert ("<string>", 2, "divide by zero encountered in log") in places  # logarithm's line
+    assert any(filename.startswith("<%%gradient") and line == 1 and "(in the backward pass)" in message
+               for filename, line, message in places)
+    assert not any("autograd" in filename for filename, _, _ in places)

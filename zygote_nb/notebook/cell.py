@@ -40,6 +40,7 @@ import sys
 import sysconfig
 import traceback
 import types
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,12 +266,59 @@ def cell_function(source: str, input_names: list, namespace: dict, header: str =
     parsed = parse_cell(source, header)
     function = CellFunction(parsed, input_names, namespace, check_output)
     try:
-        yield function
+        with warnings_at_user_lines(parsed.filename):
+            yield function
     except BaseException as error:
         function.restore()
         attach_cell_traceback(error)
         raise
     function.commit()
+
+
+@contextmanager
+def warnings_at_user_lines(cell_filename: str) -> Iterator[None]:
+    """Show each warning raised inside the block once, at the line of user code that caused it.
+
+    NumPy warns from inside autograd's wrappers, so a plain warning points at
+    ``autograd/tracer.py``. Here it is re-issued, when the block ends, at the
+    innermost user frame called from the block (the cell's line, or a
+    function from an earlier cell); a warning from a derivative rule of the
+    backward pass, where no user code runs, goes to the cell's magic line
+    (line 1), marked as such. The warning filters apply as usual.
+
+    >>> import numpy
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with cell_function("np.log(x)", ["x"], {"np": numpy, "x": 0.0}) as cell:
+    ...         value = cell(*cell.inputs)
+    >>> [(warning.filename.startswith("<%%cell"), warning.lineno) for warning in caught]
+    [(True, 2)]
+    """
+    outside = list(_frames(sys._getframe()))  # kept alive, so that no new frame can take one's place
+    caught: dict = {}
+
+    def remember(message, category, filename, lineno, file=None, line=None) -> None:
+        user_frame = next((frame for frame in _frames(sys._getframe(1))
+                           if is_user_frame(frame.f_code.co_filename) and frame not in outside), None)
+        if user_frame is None:
+            place, message = (cell_filename, 1), f"{message} (in the backward pass)"
+        else:
+            place = (user_frame.f_code.co_filename, user_frame.f_lineno)
+        caught.setdefault((str(message), category, place), None)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = remember
+            yield
+    finally:
+        for message, category, (filename, line) in caught:
+            warnings.warn_explicit(message, category, filename, line)
+
+
+def _frames(frame: types.FrameType | None) -> Iterator[types.FrameType]:
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 _LIBRARY_DIRECTORIES = tuple(

@@ -17,11 +17,12 @@ for a plain terminal).
 from __future__ import annotations
 
 import base64
+import html
 
 from IPython import get_ipython
 from IPython.display import display
 
-from .results import GradientResult, MatrixResult
+from .results import GradientResult, MatrixResult, check_sentence
 
 ALL_FORMATS = frozenset({"text/plain", "text/html", "image/png"})
 
@@ -59,16 +60,20 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
     summary) is what shows without one, and with ``--no-widget``.  The view
     needs the cell's recorded flow (``result.flow``, made by
     :func:`~zygote_nb.flow.trace_gradient`); a hook control moved in it
-    replays the backward pass and updates ``result.grad``.
+    replays the backward pass and updates ``result.grad``. The view knows
+    nothing of ``--check``, so a check's verdict follows it on a line of its own.
     """
     formats = shown_formats()
-    flow = getattr(result, "flow", None)
+    flow = result.flow
     if widget and flow is not None and "text/html" in formats:
         from .flow_view import FlowView
 
         view = FlowView(flow)
         view.on_replay(lambda replayed: result.grad.update(zip(result.grad, replayed.gradients)))
         display(view)
+        if result.check is not None:
+            sentence = check_sentence(result.check)
+            display({"text/plain": sentence, "text/html": f"<p>{html.escape(sentence)}</p>"}, raw=True)
         return
     display(gradient_bundle(result, formats), raw=True)
 

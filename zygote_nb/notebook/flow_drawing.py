@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
@@ -32,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..flow import DisplayGraph, GradientFlow, GraphItem
 from ..flow.statistics import as_host_array
+from .heatmap import figure_png, shorten
 
 NON_FINITE_COLOUR = "#d62728"
 VANISHING_COLOUR = "#c7c7c7"
@@ -39,12 +39,7 @@ NO_GRADIENT_COLOUR = "#ffffff"
 COLOUR_MAP = "viridis"
 LABELLED_ITEMS = 60
 ENTRIES_AS_BARS = 64
-
-
-def png_bytes(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return buffer.getvalue()
+OUTPUT_NAME_WIDTH = 28  # characters of the output's name under its box; a cell's whole source would run into its neighbours
 
 
 def graph_positions(graph: DisplayGraph) -> list[tuple[float, float]]:
@@ -103,6 +98,10 @@ def draw_graph(flow: GradientFlow, graph: DisplayGraph, selected: str | None = N
             axes.annotate(label, (x, y), xytext=(0, 11), textcoords="offset points", ha="center", fontsize=8,
                           parse_math=False, zorder=4,
                           fontweight="bold" if item.is_input or item.is_output else "normal")
+        if item.is_output:
+            axes.annotate(shorten(flow.output_name, OUTPUT_NAME_WIDTH), (x, y), xytext=(0, -11),
+                          textcoords="offset points", ha="center", va="top", fontsize=8, parse_math=False,
+                          zorder=4, fontweight="bold")
     axes.set_xlim(-0.6, columns - 0.2)
     low = min((y for _, y in positions), default=0)
     axes.set_ylim(low - 0.8, -low + 0.9)
@@ -117,15 +116,13 @@ def draw_graph(flow: GradientFlow, graph: DisplayGraph, selected: str | None = N
     ], loc="upper left", bbox_to_anchor=(0, -0.02), ncol=3, fontsize=8, frameon=False)
     title = f"{len(flow.operations)} operations" + (" grouped by source line" if graph.grouped else "")
     axes.set_title(title, fontsize=9, loc="left")
-    return png_bytes(figure)
+    return figure_png(figure)
 
 
 def item_label(flow: GradientFlow, item: GraphItem) -> str:
-    """Inputs by name, the output by the flow's output name, other boxes by operation."""
+    """Inputs by name, other boxes by operation (the output's name goes under its box)."""
     if item.is_input:
         return flow.nodes[item.members[0]].name
-    if item.is_output:
-        return f"{flow.output_name} = {item.label}"
     return item.label
 
 
@@ -150,11 +147,11 @@ def draw_gradient_norms(norms: dict[str, float | None], title: str) -> bytes:
     axes.set_xscale("log")
     axes.set_xlim(floor, ceiling)
     axes.set_yticks(range(len(labels)))
-    axes.set_yticklabels([_shorten(label) for label in labels], fontsize=8, parse_math=False)
+    axes.set_yticklabels([shorten(label, 60) for label in labels], fontsize=8, parse_math=False)
     axes.invert_yaxis()
     axes.set_xlabel("‖gradient‖")
     axes.set_title(title, fontsize=9, loc="left")
-    return png_bytes(figure)
+    return figure_png(figure)
 
 
 def draw_gradient(gradient: Any, title: str) -> bytes | None:
@@ -190,8 +187,5 @@ def draw_gradient(gradient: Any, title: str) -> bytes | None:
     non_finite = array.size - finite.size
     axes.set_title(title + (f" ({non_finite} NaN/Inf not shown)" if non_finite else ""), fontsize=8, loc="left")
     axes.title.set_parse_math(False)
-    return png_bytes(figure)
+    return figure_png(figure)
 
-
-def _shorten(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"

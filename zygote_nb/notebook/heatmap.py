@@ -24,7 +24,6 @@ import math
 
 import numpy
 from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
@@ -198,11 +197,11 @@ def _mark_blocks(axes, blocks: list, direction: str) -> None:
 
 
 def figure_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes (rendered with Agg, no display needed).
+    """The figure as PNG bytes (rendered with Agg, no display needed), cropped to what is drawn.
 
     >>> figure_png(heatmap_figure(numpy.eye(3), title="I", row_label="y", column_blocks=[("x", 3)]))[:4]
     b'\\x89PNG'
     """
     buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
+    figure.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue()

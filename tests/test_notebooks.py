@@ -47,7 +47,25 @@ def execute_notebook(path: Path, kernels_folder: Path, python: str = sys.executa
 
 def test_the_teaching_notebooks_exist():
     names = {path.name for path in NOTEBOOK_PATHS}
-    assert {"01_tour.ipynb", "02_jacobians_and_hessians.ipynb"} <= names
+    assert {"01_tour.ipynb", "02_jacobians_and_hessians.ipynb", "03_debugging_gradients.ipynb",
+            "04_training_with_params.ipynb"} <= names
+
+
+# SPEC section 2, call by call (Grads' interface included): the tour shows each one.
+TOUR_CALLS = [
+    "zn.gradient(", "zn.withgradient(", "zn.jacobian(", "zn.withjacobian(", "zn.hessian(", "zn.hessian_reverse(",
+    "zn.diaghessian(", "zn.showgrad(", "zn.hook(", "zn.Buffer(", "copy(buf)", "buf.copy()", "zn.forwarddiff(",
+    "zn.checkpointed(", "zn.eager_update(", "zn.ignore_derivatives(x)", "with zn.ignore_derivatives():",
+    "zn.Params(", "zn.IdDict(", "gs1 + gs2", "gs1 - gs2", "2 * gs1", "gs1 / 2", "-gs1", "gs += ", ".map(",
+    ".foreach(", ".copy_to(", ".copy_from(", " in gs", "len(gs)", "zn.pullback(",
+]
+
+
+def test_the_tour_shows_every_call_of_the_differentiation_api():
+    notebook = nbformat.read(NOTEBOOKS / "01_tour.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    missing = [call for call in TOUR_CALLS if call not in code]
+    assert not missing, f"01_tour.ipynb does not show {missing}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=[path.name for path in NOTEBOOK_PATHS])

@@ -81,10 +81,10 @@ OPERATIONS = dict([
 ])
 
 
-def build_program(names, shape, seed):
-    """The composition of the named operations, each with constants drawn from ``seed``."""
+def build_program(names, shape, seed, operations=OPERATIONS):
+    """The composition of the named ``operations``, each with constants drawn from ``seed``."""
     rng = numpy.random.default_rng(seed)
-    steps = [OPERATIONS[name](shape, rng) for name in names]
+    steps = [operations[name](shape, rng) for name in names]
 
     def program(x):
         for step in steps:

@@ -13,6 +13,7 @@ import numpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from programs import build_program as compose
 import zygote_nb as zn
 from zygote_nb.engine import jacobian_matrices
 from zygote_nb.pullback import record
@@ -136,15 +137,7 @@ OPERATIONS = {
 
 
 def build_program(names, shape, seed):
-    rng = numpy.random.default_rng(seed)
-    steps = [OPERATIONS[name](shape, rng) for name in names]
-
-    def program(x):
-        for step in steps:
-            x = step(x)
-        return x
-
-    return program
+    return compose(names, shape, seed, OPERATIONS)
 
 
 programs = st.tuples(

@@ -177,7 +177,11 @@ def set_backend(name: str | None) -> None:
 
 
 def current_backend() -> str | None:
-    """The name of the forced library, or ``None`` when the inputs choose."""
+    """The name of the forced library, or ``None`` when the inputs choose.
+
+    >>> current_backend() is None
+    True
+    """
     forced = _forced.get()
     return None if forced is None else forced.name
 

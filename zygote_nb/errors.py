@@ -22,7 +22,13 @@ import re
 
 
 class DifferentiationError(TypeError):
-    """A tracing problem explained in one line: what went wrong and what to do instead."""
+    """A tracing problem explained in one line: what went wrong and what to do instead.
+
+    It is a :class:`TypeError`, so code that caught autograd's errors still does:
+
+    >>> issubclass(DifferentiationError, TypeError)
+    True
+    """
 
 
 _MISSING_RULE = re.compile(r"^(VJP|JVP) of (\S+) wrt argnums? .* not defined")

@@ -39,7 +39,14 @@ class _IgnoredBlock:
 
 
 def ignore_derivatives(value: Any = _NOTHING) -> Any:
-    """``value`` with no derivative of any order; with no argument, a context manager for a block."""
+    """``value`` with no derivative of any order; with no argument, a context manager for a block.
+
+    ``value`` may be a number, an array or a container of them.
+
+    >>> import zygote_nb as zn
+    >>> zn.gradient(lambda x: x**2 + ignore_derivatives(x**3), 2.0)
+    (4.0,)
+    """
     if value is _NOTHING:
         return _IgnoredBlock()
     leaves, tree = structure.flatten(value)

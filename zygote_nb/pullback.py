@@ -241,6 +241,10 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     for a part that should send no gradient back) and returns
     a tuple with the gradient of each argument (see :mod:`zygote_nb.structure`
     for what counts as differentiable); ``back`` may be called many times.
+
+    >>> y, back = pullback(lambda a, b: a * b, 2.0, 3.0)
+    >>> y, back(1.0), back(10.0)
+    (6.0, (3.0, 2.0), (30.0, 20.0))
     """
     recording = record(f, *args)
     return recording.value, recording.back

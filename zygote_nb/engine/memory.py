@@ -22,7 +22,16 @@ FLOAT_BYTES = 8
 
 
 class MemoryBudgetError(MemoryError):
-    """A derivative whose result alone would not fit in the memory budget."""
+    """A derivative whose result alone would not fit in the memory budget.
+
+    It is raised before anything is allocated, naming the size needed:
+
+    >>> import numpy, zygote_nb as zn
+    >>> zn.jacobian(lambda x: x * 2, numpy.ones(100), memory_budget=1000)
+    Traceback (most recent call last):
+    ...
+    zygote_nb.engine.memory.MemoryBudgetError: jacobian needs 80.0 kB for its result of shape (100, 100), more than the memory budget of 1.0 kB: differentiate a smaller part of the function, or pass a larger memory_budget= (in bytes)
+    """
 
 
 _last_reading: list = [float("-inf"), 0]

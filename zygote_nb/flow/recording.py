@@ -80,6 +80,13 @@ class GradientFlow:
     ``reports`` are the ``showgrad`` reports of the latest backward pass and
     ``hooks`` the nodes where a hook transform applies.  ``output_name``
     labels the output in drawings.
+
+    >>> import zygote_nb.numpy as np
+    >>> flow = trace_gradient(lambda x: np.sum(np.log(x)), np.array([1.0, 0.0]))
+    >>> [node.name for node in flow.nodes]
+    ['x', 'log', 'sum']
+    >>> flow.backward_origin is not None
+    True
     """
 
     def __init__(self, names: list[str], output_name: str):

@@ -6,12 +6,14 @@ import contextlib
 import autograd.numpy as anp
 import numpy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from autograd.extend import defjvp, defvjp, primitive
 
 import zygote_nb as zn
 from zygote_nb.engine import MemoryBudgetError, jacobian_matrices
 from zygote_nb.pullback import record
-from zygote_nb.engine.batch import ScaledIdentity, unbroadcast
+from zygote_nb.engine.batch import Banded, unbroadcast
 from zygote_nb.engine.passes import push_forward
 
 W = numpy.random.default_rng(0).standard_normal((5, 3))
@@ -91,9 +93,9 @@ def test_elementwise_tangents_stay_a_scaled_identity():
     x = numpy.linspace(-1, 1, 6)
     recording = record(lambda x: anp.sin(x) * x**2 + 1.0, x)
     (_, end), = recording.ends
-    tangent = push_forward(recording.nodes(), {recording.roots[0]: ScaledIdentity(numpy.ones(6), 0, 6)},
+    tangent = push_forward(recording.nodes(), {recording.roots[0]: Banded({0: numpy.ones(6)}, 0, 6)},
                            [end], 6)[end]
-    assert isinstance(tangent, ScaledIdentity)
+    assert isinstance(tangent, Banded) and tangent.is_diagonal
     numpy.testing.assert_allclose(tangent.diagonal(), numpy.cos(x) * x**2 + 2 * x * numpy.sin(x), rtol=1e-12)
 
 
@@ -188,3 +190,72 @@ def test_a_sweep_that_makes_one_dense_product_runs_as_one_chunk_whatever_the_cac
     assert batch_sizes == [1, 40]  # one row to learn that only the product is dense, then all rows
     numpy.testing.assert_allclose(J, (1.0 - numpy.tanh(matrix @ x) ** 2)[:, None] * matrix, rtol=1e-12,
                                   atol=1e-14)
+
+
+# ----- the banded batch, checked against rows built entry by entry from its definition -----
+
+def _banded_case(size, offsets, start, stop, seed):
+    rng = numpy.random.default_rng(seed)
+    diagonals = {offset: rng.uniform(-1, 1, size) for offset in offsets}
+    rows = numpy.zeros((stop - start, size))
+    for b in range(stop - start):
+        for offset, band in diagonals.items():
+            position = start + b + offset
+            if 0 <= position < size:
+                rows[b, position] += band[position]
+    return Banded(diagonals, start, stop), rows
+
+
+@st.composite
+def banded_cases(draw):
+    size = draw(st.integers(1, 7))
+    start = draw(st.integers(0, size - 1))
+    stop = draw(st.integers(start + 1, size))
+    offsets = draw(st.sets(st.integers(-size, size), min_size=1, max_size=3))
+    return _banded_case(size, sorted(offsets), start, stop, draw(st.integers(0, 2**16)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(banded_cases(), st.integers(0, 7), st.integers(0, 7))
+def test_a_banded_batch_follows_slices_and_their_adjoint_as_its_dense_rows_do(case, begin, end):
+    batch, rows = case
+    size = rows.shape[1]
+    begin, end = min(begin, size), min(max(begin, end), size)
+    numpy.testing.assert_array_equal(batch.dense(), rows)
+    numpy.testing.assert_array_equal(batch.sliced(begin, end).dense(), rows[:, begin:end])
+    piece = batch.sliced(begin, end)
+    placed = numpy.zeros((len(rows), size + 2))
+    placed[:, 1:1 + end - begin] = rows[:, begin:end]
+    numpy.testing.assert_array_equal(piece.embedded(1, size + 2).dense(), placed)
+
+
+@settings(max_examples=80, deadline=None)
+@given(banded_cases(), st.integers(0, 2**16))
+def test_a_banded_batch_scales_adds_sums_and_reshapes_as_its_dense_rows_do(case, seed):
+    batch, rows = case
+    size = rows.shape[1]
+    other, other_rows = _banded_case(size, [-1, 0, 2], batch.start, batch.stop, seed)
+    factor = numpy.random.default_rng(seed).uniform(-1, 1, size)
+    numpy.testing.assert_allclose(batch.scaled(factor).dense(), rows * factor, rtol=1e-15)
+    numpy.testing.assert_allclose(batch.plus(other).dense(), rows + other_rows, rtol=1e-15)
+    numpy.testing.assert_allclose(batch.row_sums(), rows.sum(axis=1), rtol=1e-12, atol=1e-15)
+    diagonal = rows[numpy.arange(len(rows)), numpy.arange(batch.start, batch.stop)]
+    numpy.testing.assert_array_equal(batch.diagonal(), diagonal)
+    numpy.testing.assert_array_equal(batch.reshaped((1, size)).dense(), rows.reshape(len(rows), 1, size))
+
+
+def _rosenbrock(x):
+    return anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def test_the_rosenbrock_hessian_stays_three_diagonals_and_matches_the_formula():
+    x = numpy.random.default_rng(3).uniform(-1, 1, 9)
+    recording = record(lambda x: zn.gradient(_rosenbrock, x)[0], x)
+    (_, end), = recording.ends
+    tangent = push_forward(recording.nodes(), {recording.roots[0]: Banded({0: numpy.ones(9)}, 0, 9)}, [end], 9)[end]
+    assert isinstance(tangent, Banded) and set(tangent.diagonals) <= {-1, 0, 1}
+    inner = x[:-1]
+    expected = numpy.diag(numpy.r_[1200.0 * inner**2 - 400.0 * x[1:] + 2.0, 0.0] + numpy.r_[0.0, numpy.full(8, 200.0)])
+    expected += numpy.diag(-400.0 * inner, 1) + numpy.diag(-400.0 * inner, -1)
+    numpy.testing.assert_allclose(tangent.dense(), expected, rtol=1e-12)
+    numpy.testing.assert_allclose(zn.hessian(_rosenbrock, x), expected, rtol=1e-12)

@@ -217,3 +217,58 @@ def test_several_arguments_and_a_scalar_one(case):
     for position in (0, 2, 3):
         assert batched[position].shape == looped[position].shape
         assert_same(batched[position], looped[position])
+
+
+# ----- chains and stencils on vectors: slices, elementwise operations, sums -----
+
+def _stencil(v):
+    return v[2:] - 2.0 * v[1:-1] + v[:-2] * v[1:-1]
+
+
+# Each step maps a vector to a vector, by how much it shortens it.
+VECTOR_STEPS = {
+    "sin": (0, anp.sin), "tanh": (0, anp.tanh), "cube": (0, lambda v: v**3),
+    "exp": (0, lambda v: anp.exp(0.5 * v)), "x_sin_x": (0, lambda v: v * anp.sin(v)),
+    "difference": (1, lambda v: v[1:] - v[:-1] ** 2), "stencil": (2, _stencil),
+    "interior": (2, lambda v: v[1:-1] * 1.5), "tail": (1, lambda v: v[-(v.shape[0] - 1):] + v[1:] ** 2),
+    "neighbours": (1, lambda v: anp.sin(v[:-1]) * anp.cos(v[1:])),
+    "shifted_sum": (0, lambda v: v + anp.sum(v[1:] * v[:-1])),
+    "every_other": (0, lambda v: v * anp.sum(v[::2] ** 2)),
+    "reversed": (0, lambda v: v[::-1] * v),
+}
+
+vector_programs = st.tuples(
+    st.lists(st.sampled_from(sorted(VECTOR_STEPS)), min_size=1, max_size=4),
+    st.integers(9, 12),
+    st.integers(0, 2**16),
+)
+
+
+def build_vector_program(names):
+    def program(v):
+        for name in names:
+            v = VECTOR_STEPS[name][1](v)
+        return v
+
+    return program
+
+
+@settings(max_examples=60, deadline=None)
+@given(vector_programs)
+def test_chain_programs_on_vectors_equal_the_loop(case):
+    names, size, seed = case
+    program, x = build_vector_program(names), point((size,), seed)
+    length = size - sum(VECTOR_STEPS[name][0] for name in names)
+    weights = numpy.random.default_rng(seed + 1).uniform(-1, 1, size=length)
+
+    def f(x):
+        return anp.sum(program(x) * weights)
+
+    looped = zn.jacobian(program, x, engine="loop")[0]
+    recording = record(program, x)
+    for mode in ("forward", "reverse"):
+        assert_same(jacobian_matrices(recording, 1, mode=mode)[0], looped)
+    looped = zn.hessian(f, x, engine="loop")
+    assert_same(zn.hessian(f, x), looped)
+    assert_same(zn.hessian_reverse(f, x), looped)
+    assert_same(zn.diaghessian(f, x)[0], zn.diaghessian(f, x, engine="loop")[0])

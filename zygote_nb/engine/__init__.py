@@ -28,10 +28,12 @@ recorded graph in reverse mode, and ``diaghessian`` pushes tangents forward
 and keeps the diagonal.
 
 The standard basis is kept small while it can be: through elementwise
-primitives and reshapes, row ``b`` stays ``d[b]·e_b``
-(:class:`~zygote_nb.engine.batch.ScaledIdentity`), so the Jacobian of an
-elementwise map, or the Hessian diagonal of a separable function, costs
-vector operations only.
+primitives and reshapes, row ``b`` stays ``d[b]·e_b``, and 1-D contiguous
+slices (with autograd's ``untake``, their adjoint) only shift those entries
+onto neighbouring diagonals (:class:`~zygote_nb.engine.batch.Banded`).  So
+the Jacobian of an elementwise map, the Hessian diagonal of a separable
+function, or the banded Hessian of a chain or stencil such as Rosenbrock's
+costs vector operations only.
 
 Instrumentation keeps its meaning: ``showgrad``, ``hook``, ``Buffer`` and
 ``checkpointed`` are primitives without batch rules, so a batched reverse

@@ -22,7 +22,7 @@ import numpy
 from autograd.tracer import getval, trace_stack
 
 from .. import backend, structure
-from .batch import ScaledIdentity, identity
+from .batch import Banded, identity
 from .memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
 from .passes import pull_back, push_forward
 from ..progress import Progress, progress_counter
@@ -83,8 +83,7 @@ def _write_rows(matrix: numpy.ndarray | None, shape: tuple, batch: Any, start: i
 
     ``matrix`` is ``None`` until a first write needs it (zeros then); a
     forward-mode batch fills columns, so pass the transposed matrix and shape.
-    A scaled identity only ever reaches an output of the root's own shape, so
-    its entries sit on the diagonal either way.  A batch that holds every row
+    A banded batch writes only its few entries per row.  A batch that holds every row
     and that the sweep itself allocated (it owns its data, so it is no view of
     a user's array) becomes the matrix instead: for a large Jacobian, zeroing
     and copying an n×m result would cost as much as the sweep.
@@ -96,8 +95,9 @@ def _write_rows(matrix: numpy.ndarray | None, shape: tuple, batch: Any, start: i
         return batch.reshape(shape)
     if matrix is None:
         matrix = numpy.zeros(shape)
-    if isinstance(batch, ScaledIdentity):
-        matrix[numpy.arange(start, stop), numpy.arange(start, stop)] = batch.diagonal()
+    if isinstance(batch, Banded):
+        for rows, positions, values in batch.entries():
+            matrix[start + rows, positions] = values
     else:
         matrix[start:stop] = numpy.reshape(batch, (stop - start, -1))
     return matrix
@@ -184,7 +184,7 @@ def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: Pr
     largest value) stays near the processor's cache, which makes long chains
     of elementwise operations several times faster than one huge batch.  A
     sweep returns ``True`` when at most one of its batches was a dense array
-    (the rest stayed scaled identities): there is no chain to keep in cache,
+    (the rest stayed banded): there is no chain to keep in cache,
     so the rest goes in as few chunks as memory allows.  Before splitting,
     one row is swept to find out; if it says so, all rows go in one chunk,
     which lets the Jacobian be that chunk's batch itself rather than a copy.
@@ -227,7 +227,7 @@ def hessian_diagonal(recording: Recording, memory_budget: int | None = None, pro
         dense_nodes: list = []
         tangent = push_forward(order, {recording.roots[0]: identity(shape, start, stop)}, [end], stop - start,
                                dense_nodes).get(end)
-        if isinstance(tangent, ScaledIdentity):
+        if isinstance(tangent, Banded):
             diagonal[start:stop] = tangent.diagonal()
         elif tangent is not None:
             rows = numpy.reshape(tangent, (stop - start, -1))

@@ -47,7 +47,7 @@ from autograd.numpy.numpy_wrapper import parse_einsum_input
 from autograd.util import func
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from .batch import ScaledIdentity, add, align, broadcast_to, dense, unbroadcast
+from .batch import Banded, add, align, broadcast_to, dense, unbroadcast
 
 COTANGENT_RULES: dict[Any, Callable] = {}
 TANGENT_RULES: dict[Any, Callable] = {}
@@ -76,7 +76,7 @@ def _elementwise(partials: dict[int, Callable]) -> tuple[Callable, Callable]:
     def cotangent(node, argnum, batch):
         factor = partials[argnum](node.value, *node.args)
         shape = numpy.shape(node.args[argnum])
-        if isinstance(batch, ScaledIdentity) and batch.shape == shape:
+        if isinstance(batch, Banded) and batch.shape == shape:
             return batch if factor is None else batch.scaled(factor)
         return unbroadcast(_times(dense(batch), factor), shape)
 
@@ -85,7 +85,7 @@ def _elementwise(partials: dict[int, Callable]) -> tuple[Callable, Callable]:
         total = None
         for argnum, batch in tangents.items():
             factor = partials[argnum](node.value, *node.args)
-            if isinstance(batch, ScaledIdentity) and batch.shape == output_shape:
+            if isinstance(batch, Banded) and batch.shape == output_shape:
                 term = batch if factor is None else batch.scaled(factor)
             else:
                 term = broadcast_to(_times(align(dense(batch), len(output_shape)), factor), output_shape)
@@ -232,10 +232,9 @@ def _reduction(factor: Callable | None) -> tuple[Callable, Callable]:
         axes, keepdims = layout
         batch = tangents[0]
         weight = 1.0 if factor is None else factor(node, axes)
-        if isinstance(batch, ScaledIdentity) and len(axes) == batch.scale.ndim:
-            # Summing all of d[b]·e_b leaves d[b] (times the weight at b).
-            weights = numpy.broadcast_to(weight, batch.shape).reshape(-1)[batch.start:batch.stop]
-            sums = batch.diagonal() * weights
+        if isinstance(batch, Banded) and len(axes) == len(batch.shape):
+            # Summing a banded row adds its few entries (each times the weight at its position).
+            sums = (batch if factor is None else batch.scaled(weight)).row_sums()
             return sums.reshape(sums.shape + (1,) * len(batch.shape) if keepdims else sums.shape)
         batch = dense(batch)
         if factor is not None:
@@ -274,7 +273,7 @@ def _reshaping(accepts: Callable) -> tuple[Callable, Callable]:
     """Rules for operations that only change the shape (the C-order elements stay in place)."""
 
     def to_shape(batch, shape):
-        if isinstance(batch, ScaledIdentity):
+        if isinstance(batch, Banded):
             return batch.reshaped(shape)
         return batch.reshape(batch.shape[:1] + tuple(shape))
 
@@ -425,13 +424,27 @@ def _scatter(batch: numpy.ndarray, index: tuple, shape: tuple) -> numpy.ndarray:
     return result
 
 
+def _contiguous_slice(index: Any, shape: tuple) -> tuple[int, int] | None:
+    """``(begin, end)`` of a step-one slice of a 1-D array, the index a banded batch can follow."""
+    if len(shape) != 1 or not isinstance(index, slice):
+        return None
+    begin, end, step = index.indices(shape[0])
+    return (begin, max(begin, end)) if step == 1 else None
+
+
 def _getitem_cotangent(node, argnum, batch):
     shape = numpy.shape(node.args[0])
+    bounds = _contiguous_slice(node.args[1], shape)
+    if isinstance(batch, Banded) and bounds is not None:
+        return batch.embedded(bounds[0], shape[0])
     index = _batched_index(node.args[1], shape, numpy.shape(node.value))
     return NotImplemented if index is None else _scatter(dense(batch), index, shape)
 
 
 def _getitem_tangent(node, tangents):
+    bounds = _contiguous_slice(node.args[1], numpy.shape(node.args[0]))
+    if isinstance(tangents[0], Banded) and bounds is not None:
+        return tangents[0].sliced(*bounds)
     index = _batched_index(node.args[1], numpy.shape(node.args[0]), numpy.shape(node.value))
     return NotImplemented if index is None else dense(tangents[0])[index]
 
@@ -441,12 +454,18 @@ _register([func(ArrayBox.__getitem__)], _getitem_cotangent, _getitem_tangent)
 
 def _untake_cotangent(node, argnum, batch):
     x, index, space = node.args
+    bounds = _contiguous_slice(index, space.shape)
+    if isinstance(batch, Banded) and bounds is not None:
+        return batch.sliced(*bounds)
     batched = _batched_index(index, space.shape, numpy.shape(x))
     return NotImplemented if batched is None else dense(batch)[batched]
 
 
 def _untake_tangent(node, tangents):
     x, index, space = node.args
+    bounds = _contiguous_slice(index, space.shape)
+    if isinstance(tangents[0], Banded) and bounds is not None:
+        return tangents[0].embedded(bounds[0], space.shape[0])
     batched = _batched_index(index, space.shape, numpy.shape(x))
     return NotImplemented if batched is None else _scatter(dense(tangents[0]), batched, space.shape)
 
@@ -553,7 +572,7 @@ def _matmul_cotangent(node, argnum, batch):
     if not _is_matmul(node):
         return _einsum_cotangent(node, argnum, batch)
     matrix = _matrix_of_vector_map(node, argnum)
-    if isinstance(batch, ScaledIdentity) and matrix is not None:
+    if isinstance(batch, Banded) and batch.is_diagonal and matrix is not None:
         return _scaled_rows(matrix[batch.start:batch.stop], batch.diagonal()[:, None])
     a2, b2, a_vector, b_vector = _matmul_operands(node)
     cotangent = _promote_output(dense(batch), a_vector, b_vector)
@@ -574,7 +593,7 @@ def _matmul_tangent(node, tangents):
     total = None
     for argnum, batch in tangents.items():
         matrix = _matrix_of_vector_map(node, argnum)
-        if isinstance(batch, ScaledIdentity) and matrix is not None:
+        if isinstance(batch, Banded) and batch.is_diagonal and matrix is not None:
             total = add(total, _scaled_rows(numpy.transpose(matrix)[batch.start:batch.stop], batch.diagonal()[:, None]))
             continue
         batch = dense(batch)

@@ -30,7 +30,7 @@ import ipywidgets as widgets
 from ..flow import GROUP_THRESHOLD, GradientFlow, GraphItem, display_graph, gradient_norms
 from ..flow.reports import tunable_parameters
 from ..flow.text import describe_hook
-from .flow_drawing import draw_gradient, draw_gradient_norms, draw_graph
+from .flow_drawing import GradientNormsPicture, GradientPicture, GraphPicture, graph_shape
 
 _EMPTY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
@@ -51,6 +51,10 @@ class FlowView(widgets.VBox):
         self.expanded: frozenset = frozenset()
         self._refreshing = False
         self._replay_listeners: list[Callable[[GradientFlow], None]] = []
+        # Kept between updates, so that a replay recolours and redraws them instead of building them anew.
+        self._graph_picture: GraphPicture | None = None
+        self._norms_pictures: dict[str, GradientNormsPicture] = {}
+        self._gradient_picture = GradientPicture()
         self.banner = widgets.HTML()
         self.report_list = widgets.HTML()
         self.graph_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -136,12 +140,18 @@ class FlowView(widgets.VBox):
         return next((item for item in self.graph.items if item.key == self.node_list.value), None)
 
     def _draw_graph(self) -> None:
-        self.graph_image.value = draw_graph(self.flow, self.graph, self.node_list.value, self.vanishing)
+        if self._graph_picture is None or self._graph_picture.shape != graph_shape(self.graph):
+            self._graph_picture = GraphPicture(self.flow, self.graph, self.vanishing)
+        self.graph_image.value = self._graph_picture.png(self.graph, self.node_list.value)
 
     def _draw_layers(self) -> None:
         by = self.layer_choice.value
-        title = "gradient norm by source line" if by == "line" else "gradient norm by input"
-        self.layer_image.value = draw_gradient_norms(gradient_norms(self.flow, by), title)
+        norms = gradient_norms(self.flow, by)
+        picture = self._norms_pictures.get(by)
+        if picture is None or picture.labels != list(norms):
+            title = "gradient norm by source line" if by == "line" else "gradient norm by input"
+            picture = self._norms_pictures[by] = GradientNormsPicture(norms, title)
+        self.layer_image.value = picture.png(norms)
 
     def _show_selected(self, change=None) -> None:
         if self._refreshing:
@@ -151,7 +161,8 @@ class FlowView(widgets.VBox):
         picture = None
         if item is not None and len(item.members) == 1:
             node = self.flow.nodes[item.members[0]]
-            picture = draw_gradient(node.gradient_array, f"gradient arriving at #{node.index} {node.name}")
+            title = f"gradient arriving at #{node.index} {node.name}"
+            picture = self._gradient_picture.png(node.gradient_array, title)
         self.gradient_image.value = picture or _EMPTY_PNG
         self.gradient_image.layout.display = "block" if picture else "none"
         if change is not None:

@@ -259,3 +259,14 @@ def test_the_rosenbrock_hessian_stays_three_diagonals_and_matches_the_formula():
     expected += numpy.diag(-400.0 * inner, 1) + numpy.diag(-400.0 * inner, -1)
     numpy.testing.assert_allclose(tangent.dense(), expected, rtol=1e-12)
     numpy.testing.assert_allclose(zn.hessian(_rosenbrock, x), expected, rtol=1e-12)
+
+
+def test_a_slice_shorter_than_the_batch_then_a_product_is_not_taken_for_a_scaled_identity():
+    # The batch has a row for every entry of v; after v[:2] the rows of v[2:] lie past the
+    # slice, so the product rule must not index W by row number.
+    W = numpy.array([[1.0, 2.0], [3.0, -1.0]])
+    f = lambda v: zn.numpy.sum(W @ v[:2]) * v[2] ** 2  # noqa: E731
+    v = numpy.array([0.5, -1.5, 2.0])
+    numpy.testing.assert_allclose(zn.hessian(f, v), zn.hessian(f, v, engine="loop"), rtol=1e-12, atol=1e-12)
+    numpy.testing.assert_allclose(zn.jacobian(lambda v: W @ v[:2] * v[2], v)[0],
+                                  zn.jacobian(lambda v: W @ v[:2] * v[2], v, engine="loop")[0], rtol=1e-12)

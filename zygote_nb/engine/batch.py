@@ -55,14 +55,20 @@ class Banded:
 
     @property
     def is_diagonal(self) -> bool:
-        """Whether row ``b`` is a multiple of ``e_{start+b}``: a scaled identity."""
-        return set(self.diagonals) == {0}
+        """Whether row ``b`` is a multiple of ``e_{start+b}``, every row inside the value: a scaled identity.
+
+        A slice can leave rows whose position lies past the (shorter) value; those rows are zero,
+        and rules that index the value by row number must not take them for a scaled identity.
+        """
+        return set(self.diagonals) == {0} and self.stop <= self.diagonals[0].size
 
     def diagonal(self) -> numpy.ndarray:
-        """Each row's entry at ``start + b`` (the offset-zero diagonal)."""
-        if 0 not in self.diagonals:
-            return numpy.zeros(self.batch_size)
-        return self.diagonals[0].reshape(-1)[self.start:self.stop]
+        """Each row's entry at ``start + b`` (the offset-zero diagonal; zero past the value's end)."""
+        result = numpy.zeros(self.batch_size, dtype=numpy.result_type(*self.diagonals.values()))
+        if 0 in self.diagonals:
+            entries = self.diagonals[0].reshape(-1)[self.start:self.stop]
+            result[:entries.size] = entries
+        return result
 
     def entries(self):
         """``(rows, positions, values)`` of the nonzero pattern, one triple per diagonal."""

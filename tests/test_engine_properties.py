@@ -225,8 +225,15 @@ def _stencil(v):
     return v[2:] - 2.0 * v[1:-1] + v[:-2] * v[1:-1]
 
 
+def _mixing(size):
+    """A fixed dense matrix for vectors of ``size``: products that the banded batch must densify."""
+    return numpy.cos(numpy.outer(numpy.arange(size), numpy.arange(size) + 1.0)) * 0.3
+
+
 # Each step maps a vector to a vector, by how much it shortens it.
 VECTOR_STEPS = {
+    "mix": (0, lambda v: _mixing(v.shape[0]) @ v),
+    "head_mix": (1, lambda v: (_mixing(v.shape[0] - 1) @ v[:-1]) * v[-1]),
     "sin": (0, anp.sin), "tanh": (0, anp.tanh), "cube": (0, lambda v: v**3),
     "exp": (0, lambda v: anp.exp(0.5 * v)), "x_sin_x": (0, lambda v: v * anp.sin(v)),
     "difference": (1, lambda v: v[1:] - v[:-1] ** 2), "stencil": (2, _stencil),

@@ -27,7 +27,6 @@ from . import backend, checks, structure
 from .engine import can_batch, hessian_diagonal, jacobian_matrices
 from .errors import explained_errors
 from .forward import jvp
-from .gradients import gradient
 from .jacobians import jacobian, require_engine
 from .progress import Progress, progress_bar
 from .pullback import pullback, record
@@ -36,19 +35,22 @@ SCALAR_HINT = "the Hessian needs a scalar function: use jacobian(f, ...) for an 
 
 
 def _require_scalar_function(operator_name: str, f: Callable, args: tuple) -> None:
-    checks.require_callable(operator_name, f)
     value, _ = pullback(f, *args)
     checks.require_real_scalar(operator_name, value, SCALAR_HINT)
 
 
 def _gradient_function(operator_name: str, f: Callable, args: tuple, position: int) -> Callable:
-    """``point ↦ ∂f/∂args[position]`` at ``point``, checking on the way that ``f`` is a real scalar."""
+    """``point ↦ ∂f/∂args[position]`` at ``point`` (zeros where f ignores it), checking that ``f`` is a real scalar."""
 
     def gradient_at(point):
         moved = args[:position] + (point,) + args[position + 1:]
         value, back = pullback(f, *moved)
         checks.require_real_scalar(operator_name, value, SCALAR_HINT)
-        return back(1.0)[position]
+        gradient = back(1.0)[position]
+        if gradient is None:  # f does not depend on this argument: its second derivatives are zero
+            raw = getval(point)
+            return backend.array_namespace(raw).zeros(numpy.shape(raw)) if backend.is_array(raw) else 0.0
+        return gradient
 
     return gradient_at
 
@@ -93,22 +95,17 @@ def hessian(f: Callable, x: Any, progress: Progress = False, engine: str = "batc
            [ 0.,  0., 18.,  0.],
            [ 0.,  0.,  0., 24.]])
     """
-    checks.require_callable("hessian", f)
-    require_engine("hessian", engine)
-    (x,) = backend.on_one_library([x])
-    with explained_errors():
-        if engine == "batched":
-            H = _batched_hessian("hessian", f, x, "forward", memory_budget, progress)
-            if H is not None:
-                return _as_result(x, H)
-        _require_scalar_function("hessian", f, (x,))
+    def columns_by_forward_mode(x):
+        gradient_at = _gradient_function("hessian", f, (x,), 0)
         size = numpy.size(getval(x))
         H = backend.array_namespace(x).zeros((size, size))
         for j in progress_bar(range(size), progress, description="hessian columns"):
-            _, column = jvp(lambda point: gradient(f, point)[0], x, _basis(x, j))
+            _, column = jvp(gradient_at, x, _basis(x, j))
             if column is not None:
                 H[:, j] = numpy.ravel(column)
-        return _as_result(x, H)
+        return H
+
+    return _second_derivative("hessian", f, x, "forward", columns_by_forward_mode, progress, engine, memory_budget)
 
 
 def hessian_reverse(f: Callable, x: Any, progress: Progress = False, engine: str = "batched",
@@ -120,17 +117,23 @@ def hessian_reverse(f: Callable, x: Any, progress: Progress = False, engine: str
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    checks.require_callable("hessian_reverse", f)
-    require_engine("hessian_reverse", engine)
+    def rows_by_reverse_mode(x):
+        gradient_at = _gradient_function("hessian_reverse", f, (x,), 0)
+        return numpy.atleast_2d(jacobian(gradient_at, x, progress=progress, engine="loop")[0])
+
+    return _second_derivative("hessian_reverse", f, x, "reverse", rows_by_reverse_mode, progress, engine,
+                              memory_budget)
+
+
+def _second_derivative(operator_name: str, f: Callable, x: Any, mode: str, by_loop: Callable,
+                       progress: Progress, engine: str, memory_budget: int | None) -> Any:
+    """The Hessian from the engine sweeping ``mode`` where it applies, else from ``by_loop(x)``."""
+    checks.require_callable(operator_name, f)
+    require_engine(operator_name, engine)
     (x,) = backend.on_one_library([x])
     with explained_errors():
-        if engine == "batched":
-            H = _batched_hessian("hessian_reverse", f, x, "reverse", memory_budget, progress)
-            if H is not None:
-                return _as_result(x, H)
-        _require_scalar_function("hessian_reverse", f, (x,))
-        H = jacobian(lambda point: gradient(f, point)[0], x, progress=progress, engine="loop")[0]
-        return _as_result(x, numpy.atleast_2d(H))
+        H = _batched_hessian(operator_name, f, x, mode, memory_budget, progress) if engine == "batched" else None
+        return _as_result(x, by_loop(x) if H is None else H)
 
 
 def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str = "batched",
@@ -161,15 +164,14 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
                 recording = record(gradient_at, x)
                 if can_batch(recording):
                     diagonal = hessian_diagonal(recording, memory_budget, progress)
-                    diagonals.append(diagonal if isinstance(getval(x), numpy.ndarray) else float(diagonal))
+                    diagonals.append(diagonal if backend.is_array(getval(x)) else float(diagonal))
                     continue
-            _require_scalar_function("diaghessian", f, args)
             diagonal = backend.array_namespace(x).zeros(numpy.size(x))
             for i in progress_bar(range(numpy.size(x)), progress, description="diaghessian"):
                 _, column = jvp(gradient_at, x, _basis(x, i))
                 if column is not None:
                     diagonal[i] = numpy.ravel(column)[i]
             diagonals.append(diagonal.reshape(numpy.shape(x)) if backend.is_array(x) else float(diagonal[0]))
-        if all(diagonal is None for diagonal in diagonals):
+        if all(diagonal is None for diagonal in diagonals):  # nothing was differentiated: check f all the same
             _require_scalar_function("diaghessian", f, args)
         return tuple(diagonals)

@@ -72,7 +72,7 @@ class Params:
     def __init__(self, arrays=()):
         if is_parameter_array(arrays):
             raise TypeError("Params takes a list of arrays; write Params([w]) rather than Params(w)")
-        self._arrays = {}
+        self._arrays = IdDict()  # an ordered set: the arrays are the keys
         self.extend(arrays)
 
     def append(self, array):
@@ -90,25 +90,25 @@ class Params:
                 f"{what}, not a numpy.ndarray; parameters must be arrays that the loss reads, "
                 "e.g. w = np.array([1.0, 2.0])"
             )
-        self._arrays.setdefault(id(array), array)
+        self._arrays.setdefault(array)
 
     def remove(self, array):
         """Remove a parameter; ``KeyError`` if the array is not one."""
-        if id(array) not in self._arrays or self._arrays[id(array)] is not array:
+        if array not in self._arrays:
             raise KeyError("Params.remove: that array is not one of the parameters (look it up by the array itself)")
-        del self._arrays[id(array)]
+        del self._arrays[array]
 
     def __contains__(self, array):
-        return self._arrays.get(id(array)) is array
+        return array in self._arrays
 
     def __iter__(self):
-        return iter(list(self._arrays.values()))
+        return iter(self._arrays)
 
     def __len__(self):
         return len(self._arrays)
 
     def __getitem__(self, index):
-        return list(self._arrays.values())[index]
+        return list(self._arrays)[index]
 
     def __repr__(self):
         return "Params([" + ", ".join(_describe(array) for array in self) + "])"
@@ -148,6 +148,10 @@ class IdDict(MutableMapping):
         if entry is None or entry[0] is not key:
             raise KeyError(f"no entry for this {type(key).__name__} (IdDict looks keys up by identity, not value)")
         return entry[1]
+
+    def get(self, key, default=None):
+        entry = self._entries.get(id(key))
+        return entry[1] if entry is not None and entry[0] is key else default
 
     def __setitem__(self, key, value):
         self._entries[id(key)] = (key, value)
@@ -228,7 +232,7 @@ class Grads:
                 "key the IdDict by the arrays in params"
             )
         self._params = params
-        self._positions = {id(param): index for index, param in enumerate(params)}
+        self._positions = IdDict((param, index) for index, param in enumerate(params))
         self._gradients = _owned_gradients(params, gradients)
 
     @property
@@ -237,8 +241,8 @@ class Grads:
         return Params(self._params)
 
     def _index(self, param):
-        if param in self._params:
-            return self._positions[id(param)]
+        if param in self._positions:
+            return self._positions[param]
         raise KeyError(
             f"this {type(param).__name__} is not one of the parameters of these Grads; "
             "look gradients up by the very array object given to Params, not a copy or a view"
@@ -590,8 +594,8 @@ class _Substitution:
                 f"substituted needs one replacement per parameter: {len(self.params)} parameters, "
                 f"{len(self.replacements)} replacements"
             )
-        self.position = {id(param): index for index, param in enumerate(self.params)}
-        self.replacement_position = {id(stand_in): index for index, stand_in in enumerate(self.replacements)}
+        self.position = IdDict((param, index) for index, param in enumerate(self.params))
+        self.replacement_position = IdDict((stand_in, index) for index, stand_in in enumerate(self.replacements))
         self.found = [False] * len(self.params)
         self.undo = []
         self.rebuilt = {}
@@ -613,8 +617,7 @@ class _Substitution:
         return self.members[kind]
 
     def parameter_index(self, value):
-        index = self.position.get(id(value))
-        return index if index is not None and self.params[index] is value else None
+        return self.position.get(value)
 
     def replace(self, place, original, replacement):
         """Write ``replacement`` into ``place``; False if the place refuses (it is then left alone)."""
@@ -675,8 +678,8 @@ class _Substitution:
     def mark_found(self, rebuilt):
         """Note the parameters whose stand-ins a rebuilt tuple (now in place) carries."""
         for item in rebuilt:
-            if id(item) in self.replacement_position:
-                self.found[self.replacement_position[id(item)]] = True
+            if item in self.replacement_position:
+                self.found[self.replacement_position[item]] = True
             elif isinstance(item, tuple):
                 self.mark_found(item)
 

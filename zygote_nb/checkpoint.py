@@ -27,7 +27,7 @@ from autograd.tracer import getval, isbox
 
 from . import structure
 from .forward import jvp
-from .pullback import outside_traces, pullback
+from .pullback import _flatten_arguments, _per_argument, outside_traces, pullback
 
 
 class _Call:
@@ -37,12 +37,7 @@ class _Call:
         self.f, self.trees = f, trees
 
     def __call__(self, *leaves: Any) -> Any:
-        arguments, start = [], 0
-        for tree in self.trees:
-            count = tree.leaf_count()
-            arguments.append(tree.rebuild(list(leaves[start:start + count])))
-            start += count
-        return self.f(*arguments)
+        return self.f(*_per_argument(self.trees, leaves, lambda tree, its_leaves: tree.rebuild(list(its_leaves))))
 
 
 @primitive
@@ -111,9 +106,5 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     if not callable(f):
         raise TypeError(f"checkpointed(f, *xs) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. checkpointed(lambda W, h: np.tanh(W @ h), W, h)")
-    leaves, trees = [], []
-    for x in xs:
-        x_leaves, tree = structure.flatten(x)
-        leaves.extend(x_leaves)
-        trees.append(tree)
+    leaves, trees = _flatten_arguments(xs)
     return _checkpointed_call(_Call(f, trees), *leaves)

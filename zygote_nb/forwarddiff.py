@@ -45,13 +45,13 @@ def _below_level(value: Any, level: int) -> Any:
 
 def _jacobian_columns(f: Callable, x: Any, level: int) -> list:
     """The columns ``∂f(x).ravel()/∂x.ravel()[j]``, one forward pass per basis tangent."""
-    size = numpy.size(getval(x))
+    raw = getval(x)
+    namespace, size, shape = backend.array_namespace(raw), numpy.size(raw), numpy.shape(raw)
     columns = []
     for index in range(size):
-        basis = backend.array_namespace(getval(x)).zeros(size)
+        basis = namespace.zeros(size)
         basis[index] = 1.0
-        tangent = basis.reshape(numpy.shape(getval(x))) if numpy.ndim(getval(x)) else basis[0]
-        _, column = jvp(f, x, tangent)
+        _, column = jvp(f, x, basis.reshape(shape) if shape else basis[0])
         columns.append(traced_numpy.ravel(_below_level(column, level)))
     return columns
 
@@ -67,9 +67,11 @@ def _cotangent_times_jacobian(ans, x, f):
     columns = _jacobian_columns(f, x, trace_stack.top)
     J = traced_numpy.stack(columns, axis=1)
 
+    shape = numpy.shape(getval(x))
+
     def vjp(cotangent):
         pulled = traced_numpy.dot(traced_numpy.ravel(cotangent), J)
-        return traced_numpy.reshape(pulled, numpy.shape(getval(x))) if numpy.ndim(getval(x)) else pulled[0]
+        return traced_numpy.reshape(pulled, shape) if shape else pulled[0]
     return vjp
 
 

@@ -44,7 +44,7 @@ class ArrayLibrary:
         if library_of(raw) in (None, self):
             return raw
         if self is NUMPY:
-            return raw.get()  # the CuPy spelling of "copy to the host", which device arrays share
+            return to_host(raw)
         return self.namespace.asarray(raw)
 
 
@@ -147,7 +147,10 @@ def as_cotangent(output: Any, cotangent: Any) -> Any:
 
 
 def to_host(value: Any) -> Any:
-    """``value`` as NumPy data, copied from its device if it is a device array (for display only)."""
+    """``value`` as NumPy data, copied from its device if it is a device array.
+
+    ``.get()`` is the CuPy spelling of "copy to the host", which device arrays share.
+    """
     raw = getval(value)
     return raw.get() if is_device_array(raw) else raw
 

@@ -115,3 +115,15 @@ def test_ignore_derivatives_of_a_container():
     a, b = zn.ignore_derivatives((numpy.ones(2), "x"))
     numpy.testing.assert_array_equal(a, [1.0, 1.0])
     assert b == "x"
+
+
+def test_gradients_are_arrays_of_their_own():
+    # autograd hands one array to both operands of a + b; in-place edits must stay local.
+    a, b = zn.gradient(lambda a, b: np.sum(a + b), numpy.ones(3), numpy.ones(3))
+    a *= 10.0
+    numpy.testing.assert_array_equal(b, [1.0, 1.0, 1.0])
+    cotangent = numpy.array([1.0, 2.0])
+    _, back = zn.pullback(lambda x: x + 1.0, numpy.zeros(2))
+    (gradient,) = back(cotangent)
+    gradient += 5.0
+    numpy.testing.assert_array_equal(cotangent, [1.0, 2.0])

@@ -200,7 +200,8 @@ class Recording:
                  if cotangent_leaves[index] is not None]
         with self.trace.backward_pass():
             root_gradients = backward(seeds, self.roots)
-        gradients = [_as_gradient_of(leaf, gradient) for leaf, gradient in zip(self.leaves, root_gradients)]
+        gradients = _unshared([_as_gradient_of(leaf, gradient) for leaf, gradient in zip(self.leaves, root_gradients)],
+                              cotangent_leaves)
         return _per_argument(self.trees, gradients, structure.Tree.gradient)
 
     def argument_leaf(self, position: int) -> int | None:
@@ -320,6 +321,24 @@ def _per_argument(trees: list, leaves: list, build: Callable) -> tuple:
         built.append(build(tree, leaves[start:start + count]))
         start += count
     return tuple(built)
+
+
+def _unshared(gradients: list, cotangents: list) -> list:
+    """Each gradient array the argument's own.
+
+    autograd hands one array to both operands of ``a + b``, and a VJP may pass
+    the cotangent itself through: a later in-place edit of one gradient must
+    not change another gradient, nor the caller's cotangent.
+    """
+    taken = {id(cotangent) for cotangent in cotangents if cotangent is not None}
+    owned = []
+    for gradient in gradients:
+        if backend.is_array(gradient):
+            if id(gradient) in taken:
+                gradient = gradient.copy()
+            taken.add(id(gradient))
+        owned.append(gradient)
+    return owned
 
 
 def _traceable(leaf: Any) -> Any:

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .params import IdDict
+
 __all__ = ["Descent", "Momentum", "Adam", "Leaf", "setup", "update"]
 
 
@@ -155,13 +157,13 @@ def setup(rule, model):
         raise TypeError(
             f"setup needs an optimisation rule such as Descent(), Momentum() or Adam(), got {type(rule).__name__}"
         )
-    leaves = {}
+    leaves = IdDict()  # a tied array, met twice, gets its one Leaf again
 
     def build(node):
         if _is_trainable(node):
-            if id(node) not in leaves:
-                leaves[id(node)] = Leaf(rule, rule.init(node))
-            return leaves[id(node)]
+            if node not in leaves:
+                leaves[node] = Leaf(rule, rule.init(node))
+            return leaves[node]
         if isinstance(node, Mapping):
             return {key: build(value) for key, value in node.items()}
         if isinstance(node, (list, tuple)):
@@ -192,9 +194,9 @@ def update(state, model, grad):
     >>> update(state, model, {"layers": [None, {"W": np.array([0.5, 2.0])}]})
     {'layers': [{'W': array([1., 1.])}, {'W': array([ 0.5, -1. ])}]}
     """
-    pending = {}
+    pending = IdDict()
     _collect(state, model, grad, "model", pending)
-    for leaf, x, total in pending.values():
+    for leaf, (x, total) in pending.items():
         leaf.state, step = leaf.rule.apply(leaf.state, x, total)
         x -= step
     return model
@@ -216,11 +218,11 @@ def _collect(state, node, grad, path, pending):
                 f"gradient at {path} has shape {grad.shape} but the array has shape {node.shape}; "
                 "pass the gradient of this model"
             )
-        if id(state) in pending:
-            leaf, x, total = pending[id(state)]
-            pending[id(state)] = (leaf, x, total + grad)
+        if state in pending:
+            x, total = pending[state]
+            pending[state] = (x, total + grad)
         else:
-            pending[id(state)] = (state, node, grad)
+            pending[state] = (node, grad)
     elif isinstance(node, Mapping):
         _expect(isinstance(state, Mapping) and state.keys() == node.keys(), "state", path)
         _expect(isinstance(grad, Mapping) and grad.keys() <= node.keys(), "gradient", path)

@@ -67,6 +67,7 @@ def _node_cotangents(node, cotangent: Any, batch_size: int) -> list:
         batched = [rule(node, argnum, cotangent) for argnum in node.argnums]
         if not any(result is NotImplemented for result in batched):
             return batched
+    cotangent = dense(cotangent)  # here, not in _row: a banded batch would be expanded again for every row
     rows = [list(node.vjp(_row(cotangent, b))) for b in range(batch_size)]
     return [_stack([row[k] for row in rows], node.args[argnum]) for k, argnum in enumerate(node.argnums)]
 
@@ -115,13 +116,13 @@ def _node_tangent(node, incoming: dict, batch_size: int) -> Any:
         name = getattr(node.fun, "__name__", node.fun)
         raise NotImplementedError(f"JVP of {name} wrt argnums {tuple(incoming)} not defined") from None
     argnums = tuple(incoming)
-    rows = [jvp_maker(argnums, [_row(incoming[argnum], b) for argnum in argnums], node.value, node.args, node.kwargs)
+    batches = [dense(incoming[argnum]) for argnum in argnums]  # expanded once, as in _node_cotangents
+    rows = [jvp_maker(argnums, [_row(batch, b) for batch in batches], node.value, node.args, node.kwargs)
             for b in range(batch_size)]
     return _stack(rows, node.value)
 
 
 def _row(batch: Any, index: int) -> Any:
-    batch = dense(batch)
     if isinstance(batch, tuple):
         return tuple(_row(part, index) for part in batch)
     return batch[index]

@@ -183,6 +183,31 @@ def jax_pair(jax, make: Callable, arguments: tuple, problem: Problem, label: str
     problem.implementations[f"{label} jit"] = lambda: numpy.asarray(jitted(*arguments).block_until_ready())
 
 
+def add_hessian_peers(problem: Problem, f: Callable, x: numpy.ndarray, peers: dict, diagonal: bool = False):
+    """Add each peer's Hessian of ``f(x, np)`` (``np`` that peer's array module), or its diagonal."""
+
+    def finish(namespace):
+        return namespace.diag if diagonal else (lambda H: H)
+
+    if "autograd" in peers:
+        autograd_hessian = autograd.hessian(f)
+        problem.implementations["autograd"] = lambda: finish(numpy)(autograd_hessian(x))
+    if "jax" in peers:
+        jax = peers["jax"]
+        jnp = jax.numpy
+
+        def make():
+            jax_hessian = jax.hessian(lambda x: f(x, jnp))
+            return lambda x: finish(jnp)(jax_hessian(x))
+
+        jax_pair(jax, make, (jnp.asarray(x),), problem, "jax")
+    if "torch" in peers:
+        torch = peers["torch"]
+        torch_hessian = torch.func.hessian(lambda x: f(x, torch))
+        xt = torch.from_numpy(x)
+        problem.implementations["torch.func"] = lambda: finish(torch)(torch_hessian(xt)).numpy()
+
+
 def tanh_jacobian_problem(n: int, m: int, peers: dict, wide: bool = False) -> Problem:
     W, b, x = tanh_layer(n, m)
     name = f"J tanh(Wx+b) R^{n}->R^{m}" if wide else f"J tanh(Wx+b) n=m={n}"
@@ -212,17 +237,7 @@ def rosenbrock_problem(n: int, peers: dict) -> Problem:
     problem = Problem(f"H Rosenbrock n={n}", "hessian", n, {})
     problem.implementations[HAND] = lambda: rosenbrock_hessian_by_hand(x)
     problem.implementations[ZYGOTE] = lambda: zn.hessian(rosenbrock_numpy, x)
-    if "autograd" in peers:
-        problem.implementations["autograd"] = lambda: autograd.hessian(rosenbrock_numpy)(x)
-    if "jax" in peers:
-        jax = peers["jax"]
-        jax_pair(jax, lambda: jax.hessian(lambda x: rosenbrock_numpy(x, jax.numpy)), (jax.numpy.asarray(x),),
-                 problem, "jax")
-    if "torch" in peers:
-        torch = peers["torch"]
-        hess = torch.func.hessian(lambda x: rosenbrock_numpy(x, torch))
-        xt = torch.from_numpy(x)
-        problem.implementations["torch.func"] = lambda: hess(xt).numpy()
+    add_hessian_peers(problem, rosenbrock_numpy, x, peers)
     return problem
 
 
@@ -254,18 +269,7 @@ def diaghessian_problem(n: int, peers: dict) -> Problem:
     problem.implementations[HAND] = lambda: cube_sine_diagonal_by_hand(x)
     problem.implementations[ZYGOTE] = lambda: zn.diaghessian(cube_sine, x)[0]
     # The peers have no diagonal-only operator: each takes the diagonal of its full Hessian.
-    if "autograd" in peers:
-        problem.implementations["autograd"] = lambda: numpy.diag(autograd.hessian(cube_sine)(x))
-    if "jax" in peers:
-        jax = peers["jax"]
-        jnp = jax.numpy
-        jax_pair(jax, lambda: (lambda x: jnp.diag(jax.hessian(lambda x: cube_sine(x, jnp))(x))),
-                 (jnp.asarray(x),), problem, "jax")
-    if "torch" in peers:
-        torch = peers["torch"]
-        hess = torch.func.hessian(lambda x: cube_sine(x, torch))
-        xt = torch.from_numpy(x)
-        problem.implementations["torch.func"] = lambda: torch.diag(hess(xt)).numpy()
+    add_hessian_peers(problem, cube_sine, x, peers, diagonal=True)
     return problem
 
 

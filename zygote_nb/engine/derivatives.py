@@ -207,12 +207,14 @@ def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: Pr
         bar.close()
 
 
-def hessian_diagonal(recording: Recording, memory_budget: int | None = None, progress: Progress = False) -> numpy.ndarray:
+def hessian_diagonal(recording: Recording, memory_budget: int | None = None,
+                     progress: Progress = False) -> numpy.ndarray:
     """``h[i] = ∂ g[i] / ∂ x[i]`` for the recorded gradient ``g`` of the one argument ``x``, in ``x``'s shape.
 
-    Forward mode, one tangent per element; when the tangents stay a scaled
-    identity through every primitive (an elementwise function), one sweep of
-    vectors gives the whole diagonal.
+    Forward mode, one tangent per element; when the tangents stay banded
+    through every primitive (an elementwise function, a chain or a stencil),
+    the sweep is a few vector operations per primitive and only each row's
+    diagonal entry is kept.
     """
     x = getval(recording.leaves[0])
     shape = numpy.shape(x)

@@ -366,6 +366,8 @@ _register([anp.roll],
               node, lambda rows, axis: numpy.roll(rows, -numpy.asarray(_roll_shift(node)), axis), batch),
           lambda node, tangents: _along_axis(
               node, lambda rows, axis: numpy.roll(rows, _roll_shift(node), axis), tangents[0]))
+
+
 def _cumsum_cotangent(node, argnum, batch):
     if set(node.kwargs) - {"axis"}:
         return NotImplemented

@@ -101,8 +101,7 @@ def hessian(f: Callable, x: Any, progress: Progress = False, engine: str = "batc
         H = backend.array_namespace(x).zeros((size, size))
         for j in progress_bar(range(size), progress, description="hessian columns"):
             _, column = jvp(gradient_at, x, _basis(x, j))
-            if column is not None:
-                H[:, j] = numpy.ravel(column)
+            H[:, j] = numpy.ravel(column)
         return H
 
     return _second_derivative("hessian", f, x, "forward", columns_by_forward_mode, progress, engine, memory_budget)
@@ -169,8 +168,7 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
             diagonal = backend.array_namespace(x).zeros(numpy.size(x))
             for i in progress_bar(range(numpy.size(x)), progress, description="diaghessian"):
                 _, column = jvp(gradient_at, x, _basis(x, i))
-                if column is not None:
-                    diagonal[i] = numpy.ravel(column)[i]
+                diagonal[i] = numpy.ravel(column)[i]
             diagonals.append(diagonal.reshape(numpy.shape(x)) if backend.is_array(x) else float(diagonal[0]))
         if all(diagonal is None for diagonal in diagonals):  # nothing was differentiated: check f all the same
             _require_scalar_function("diaghessian", f, args)

@@ -86,20 +86,24 @@ def finite_range(matrix: numpy.ndarray) -> tuple:
     return float(finite.min()), float(finite.max()), nan_count, inf_count
 
 
-def colour_limit(matrix: numpy.ndarray) -> float:
-    """The symmetric colour limit: the largest finite magnitude (1 for an all-zero matrix)."""
-    smallest, largest, _, _ = finite_range(matrix)
+def colour_limit(value_range: tuple) -> float:
+    """The symmetric colour limit for a :func:`finite_range`: the largest finite magnitude (1 when that is 0).
+
+    >>> colour_limit((-3.0, 2.0, 0, 0)), colour_limit((None, None, 4, 0))
+    (3.0, 1.0)
+    """
+    smallest, largest, _, _ = value_range
     limit = max(abs(smallest), abs(largest)) if smallest is not None else 0.0
     return limit if limit > 0 else 1.0
 
 
-def describe_range(matrix: numpy.ndarray) -> str:
-    """``'entries in [-3, 2]'`` over the finite entries, with counts of NaN and infinite ones.
+def describe_range(value_range: tuple) -> str:
+    """``'entries in [-3, 2]'`` for a :func:`finite_range`, with counts of NaN and infinite entries.
 
-    >>> describe_range(numpy.array([[1.0, numpy.nan], [-numpy.inf, 0.25]]))
+    >>> describe_range(finite_range(numpy.array([[1.0, numpy.nan], [-numpy.inf, 0.25]])))
     'entries in [0.25, 1], 1 NaN, 1 Inf'
     """
-    smallest, largest, nan_count, inf_count = finite_range(matrix)
+    smallest, largest, nan_count, inf_count = value_range
     text = f"entries in [{smallest:.4g}, {largest:.4g}]" if smallest is not None else "no finite entries"
     if nan_count:
         text += f", {nan_count} NaN"
@@ -124,7 +128,8 @@ def heatmap_figure(matrix: numpy.ndarray, *, title: str, row_label: str,
     figure = Figure(figsize=FIGURE_SIZE, dpi=DPI)
     axes = figure.add_axes(MATRIX_AXES)
     reduced, height, width = block_reduce(matrix, *resolution())
-    limit = colour_limit(matrix)
+    value_range = finite_range(matrix)  # one pass over a large matrix serves the colours and the title
+    limit = colour_limit(value_range)
     colour_map = figure_colour_map()
     # Cell (i, j) is centred on (j, i), so ticks name matrix indices; a reduced cell spans its block.
     extent = (-0.5, reduced.shape[1] * width - 0.5, reduced.shape[0] * height - 0.5, -0.5)
@@ -143,7 +148,7 @@ def heatmap_figure(matrix: numpy.ndarray, *, title: str, row_label: str,
     if row_blocks:
         _mark_blocks(axes, row_blocks, "y")
     shown = f"; shown {reduced.shape[0]}×{reduced.shape[1]}, largest |entry| per block" if (height, width) != (1, 1) else ""
-    axes.set_title(f"{shorten(title, 80)}\n{rows}×{columns}, {describe_range(matrix)}{shown}", fontsize=10,
+    axes.set_title(f"{shorten(title, 80)}\n{rows}×{columns}, {describe_range(value_range)}{shown}", fontsize=10,
                    pad=22 if len(column_blocks) > 1 else 8)
     return figure
 

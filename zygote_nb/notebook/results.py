@@ -30,6 +30,7 @@ import numpy
 from .. import structure
 from ..checking import GradientCheck
 from ..flow import GradientFlow, summarize
+from ..flow.recording import leaf_labels
 
 from . import heatmap
 from .curvature import Curvature, classify
@@ -72,17 +73,6 @@ def headline(label: str, value: Any) -> str:
         indent = " " * (len(label) - len(label.lstrip()) + 2)
         return f"{label} =\n" + "\n".join(indent + line for line in text.splitlines())
     return f"{label} = {text}"
-
-
-def _paths(tree: structure.Tree, prefix: str) -> list[str]:
-    if tree.kind == "leaf":
-        return [prefix]
-    if tree.kind == "dict":
-        return [path for key, child in zip(tree.keys, tree.children) for path in _paths(child, f"{prefix}[{key!r}]")]
-    if tree.kind == "namedtuple":
-        fields = tree.container_type._fields
-        return [path for field_name, child in zip(fields, tree.children) for path in _paths(child, f"{prefix}.{field_name}")]
-    return [path for index, child in enumerate(tree.children) for path in _paths(child, f"{prefix}[{index}]")]
 
 
 def describe_derivative(derivative: Any, kind: str = "gradient") -> str:
@@ -141,7 +131,7 @@ class GradientResult:
         rows = []
         for input_name in ([name] if name is not None else self.inputs):
             _, tree = structure.flatten(self.inputs[input_name])
-            rows.extend(zip(_paths(tree, input_name), tree.leaves_of(self.grad[input_name])))
+            rows.extend(zip(leaf_labels(input_name, tree), tree.leaves_of(self.grad[input_name])))
         return rows
 
     def summary(self) -> str:
@@ -227,7 +217,7 @@ class MatrixResult:
     def matrix_text(self) -> list[str]:
         """The matrix in full when small, else its statistics: what a terminal shows."""
         matrix = self.matrix
-        lines = [f"  {matrix.shape[0]}×{matrix.shape[1]} matrix, {heatmap.describe_range(matrix)}"]
+        lines = [f"  {matrix.shape[0]}×{matrix.shape[1]} matrix, {heatmap.describe_range(heatmap.finite_range(matrix))}"]
         if matrix.size <= FULL_ENTRIES:
             lines.extend("    " + line for line in format_value(matrix).splitlines())
         return lines
@@ -291,9 +281,10 @@ class JacobianResult(MatrixResult):
     def row_blocks(self) -> None:
         return None
 
-    @property
+    @cached_property
     def matrix(self) -> numpy.ndarray:
-        """The Jacobians of the number and array inputs side by side, one column block per input."""
+        """The Jacobians of the number and array inputs side by side, one column block per input (built once:
+        the text, the table and the heatmap all read it)."""
         matrices = [numpy.reshape(jacobian, (numpy.shape(jacobian)[0], -1))
                     for jacobian in self.grad.values() if jacobian is not None]
         return numpy.hstack(matrices) if matrices else numpy.zeros((numpy.size(self.value), 0))

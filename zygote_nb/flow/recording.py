@@ -69,7 +69,6 @@ class FlowNode:
     hooked_gradient: Summary | None = None
 
 
-
 class GradientFlow:
     """The recorded graph of one gradient computation, with the gradient at every node.
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy
-from autograd.tracer import getval
 
-from ..backend import is_device_array
+from ..backend import to_host
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,7 @@ class Summary:
 
 def as_host_array(value: Any) -> numpy.ndarray | None:
     """``value`` as a NumPy array (copied from the GPU if needed); ``None`` if it is not numeric."""
-    raw = value if type(value) is numpy.ndarray else getval(value)
-    if is_device_array(raw):
-        raw = raw.get()
+    raw = value if type(value) is numpy.ndarray else to_host(value)
     try:
         array = numpy.asarray(raw)
     except (TypeError, ValueError):

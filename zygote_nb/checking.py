@@ -72,7 +72,9 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     so entries too small to resolve next to ``f``'s value count absolutely.
     The check passes when the worst error is at most ``tolerance``; a NaN or
     infinite entry on either side fails it. ``f`` is called ``2n + 1`` times
-    for ``n`` numbers, never with the arguments themselves modified.
+    for ``n`` numbers, never with the arguments themselves modified;
+    ``progress`` (``True``, ``False`` or ``"auto"``, see
+    :mod:`zygote_nb.progress`) shows a bar over those calls.
     ``computed`` is a ``(value, gradient)`` pair already obtained from
     ``withgradient(f, *args)``, so that ``f``'s reports (``showgrad``) are not
     made twice.

@@ -43,7 +43,7 @@ from PIL import Image, PngImagePlugin
 
 from ..flow import DisplayGraph, GradientFlow, GraphItem
 from ..flow.statistics import as_host_array
-from .heatmap import shorten
+from .heatmap import COLOUR_MAP as HEATMAP_COLOUR_MAP, shorten
 
 NON_FINITE_COLOUR = "#d62728"
 VANISHING_COLOUR = "#c7c7c7"
@@ -331,7 +331,7 @@ class GradientPicture:
         figure = Figure(figsize=(4.2, 2.8))
         self._axes = axes = figure.subplots()
         if kind == "matrix":
-            self._image = axes.imshow(numpy.zeros(shape), cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -1.0, 1.0),
+            self._image = axes.imshow(numpy.zeros(shape), cmap=HEATMAP_COLOUR_MAP, norm=TwoSlopeNorm(0.0, -1.0, 1.0),
                                       aspect="auto", interpolation="nearest")
             figure.colorbar(self._image, ax=axes)
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -25,9 +25,9 @@ import numpy
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
-from . import structure
+from . import backend, structure
 from .forward import jvp
-from .pullback import _flatten_arguments, _per_argument, outside_traces, pullback
+from .pullback import outside_traces, pullback
 
 
 class _Call:
@@ -37,7 +37,7 @@ class _Call:
         self.f, self.trees = f, trees
 
     def __call__(self, *leaves: Any) -> Any:
-        return self.f(*_per_argument(self.trees, leaves, lambda tree, its_leaves: tree.rebuild(list(its_leaves))))
+        return self.f(*structure.per_argument(self.trees, leaves, lambda tree, its_leaves: tree.rebuild(list(its_leaves))))
 
 
 @primitive
@@ -106,5 +106,6 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     if not callable(f):
         raise TypeError(f"checkpointed(f, *xs) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. checkpointed(lambda W, h: np.tanh(W @ h), W, h)")
-    leaves, trees = _flatten_arguments(xs)
+    leaves, trees = structure.flatten_arguments(xs)
+    leaves = backend.on_one_library(leaves)
     return _checkpointed_call(_Call(f, trees), *leaves)

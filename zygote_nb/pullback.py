@@ -202,7 +202,7 @@ class Recording:
             root_gradients = backward(seeds, self.roots)
         gradients = _unshared([_as_gradient_of(leaf, gradient) for leaf, gradient in zip(self.leaves, root_gradients)],
                               cotangent_leaves)
-        return _per_argument(self.trees, gradients, structure.Tree.gradient)
+        return structure.per_argument(self.trees, gradients, structure.Tree.gradient)
 
     def argument_leaf(self, position: int) -> int | None:
         """The leaf index of argument ``position`` when that argument is itself a leaf (a number or array)."""
@@ -216,7 +216,8 @@ class Recording:
 
 def record(f: Callable, *args: Any) -> Recording:
     """Run ``f(*args)`` with every number and array leaf of ``args`` traced, and keep the graph."""
-    leaves, trees = _flatten_arguments(args)
+    leaves, trees = structure.flatten_arguments(args)
+    leaves = backend.on_one_library(leaves)
     trace_stack.top += 1  # trace_stack.new_trace(), without a generator's cost on every call
     level = trace_stack.top
     trace = Trace(level)
@@ -224,7 +225,7 @@ def record(f: Callable, *args: Any) -> Recording:
     try:
         roots = [RecordedNode.new_root() for _ in leaves]
         boxed = [new_box(_traceable(leaf), level, root) for leaf, root in zip(leaves, roots)]
-        output = f(*_per_argument(trees, boxed, structure.Tree.rebuild))
+        output = f(*structure.per_argument(trees, boxed, structure.Tree.rebuild))
     finally:
         _open_traces.remove(trace)
         trace_stack.top -= 1
@@ -301,26 +302,6 @@ def latest_first(end_nodes: list) -> Iterator[RecordedNode]:
             child_counts[parent] -= 1
             if child_counts[parent] == 0:
                 heapq.heappush(ready, (-parent.order, parent))
-
-
-def _flatten_arguments(args: tuple) -> tuple[list, list]:
-    leaves: list = []
-    trees = []
-    for arg in args:
-        arg_leaves, tree = structure.flatten(arg)
-        leaves.extend(arg_leaves)
-        trees.append(tree)
-    return backend.on_one_library(leaves), trees
-
-
-def _per_argument(trees: list, leaves: list, build: Callable) -> tuple:
-    """``build(tree, its leaves)`` for each argument's tree, taking the flat ``leaves`` in order."""
-    built, start = [], 0
-    for tree in trees:
-        count = tree.leaf_count()
-        built.append(build(tree, leaves[start:start + count]))
-        start += count
-    return tuple(built)
 
 
 def _unshared(gradients: list, cotangents: list) -> list:

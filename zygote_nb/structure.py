@@ -131,3 +131,25 @@ def _flatten(value: Any, leaves: list) -> Tree:
         keys = tuple(value)
         return Tree("dict", tuple(_flatten(value[key], leaves) for key in keys), keys, type(value))
     return Tree("static", static_value=value)
+
+
+def flatten_arguments(args: tuple) -> tuple[list, list]:
+    """The leaves of all ``args`` in order, and the :class:`Tree` of each argument.
+
+    >>> leaves, trees = flatten_arguments((1.0, ("a", 2.0)))
+    >>> leaves, per_argument(trees, [10.0, 20.0], Tree.rebuild)
+    ([1.0, 2.0], (10.0, ('a', 20.0)))
+    """
+    leaves: list = []
+    trees = [_flatten(arg, leaves) for arg in args]
+    return leaves, trees
+
+
+def per_argument(trees: list, leaves: list, build: Callable) -> tuple:
+    """``build(tree, its leaves)`` for each argument's tree, taking the flat ``leaves`` in order."""
+    built, start = [], 0
+    for tree in trees:
+        count = tree.leaf_count()
+        built.append(build(tree, leaves[start:start + count]))
+        start += count
+    return tuple(built)

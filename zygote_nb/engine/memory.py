@@ -69,9 +69,9 @@ def readable(size: int) -> str:
     return f"{size} bytes"
 
 
-def require_fits(operator_name: str, shape: tuple, budget: int, itemsize: int = FLOAT_BYTES) -> None:
-    """Raise :class:`MemoryBudgetError` if an array of ``shape`` would exceed ``budget`` bytes."""
-    size = math.prod(shape) * itemsize
+def require_fits(operator_name: str, shape: tuple, budget: int) -> None:
+    """Raise :class:`MemoryBudgetError` if a float array of ``shape`` would exceed ``budget`` bytes."""
+    size = math.prod(shape) * FLOAT_BYTES
     if size > budget:
         raise MemoryBudgetError(
             f"{operator_name} needs {readable(size)} for its result of shape {tuple(shape)}, more than the "

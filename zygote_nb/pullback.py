@@ -22,7 +22,7 @@ import heapq
 import itertools
 import operator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator
 
 import autograd.numpy as traced_numpy
@@ -192,6 +192,7 @@ class Recording:
     ends: list
     output_tree: structure.Tree
     trace: Trace
+    _nodes: list | None = field(default=None, init=False, repr=False)
 
     def back(self, cotangent: Any) -> tuple:
         """The gradient of every argument for one cotangent of the output (``None`` parts send nothing)."""
@@ -210,8 +211,13 @@ class Recording:
         return start if self.trees[position].kind == "leaf" else None
 
     def nodes(self) -> list:
-        """Every node that an output depends on, in the order of a backward pass (outputs first)."""
-        return list(latest_first([node for _, node in self.ends]))
+        """Every node that an output depends on, in the order of a backward pass (outputs first).
+
+        Computed once: the engine asks for it to check the graph and again to sweep it.
+        """
+        if self._nodes is None:
+            self._nodes = list(latest_first([node for _, node in self.ends]))
+        return self._nodes
 
 
 def record(f: Callable, *args: Any) -> Recording:

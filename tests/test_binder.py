@@ -32,6 +32,25 @@ def test_binder_folder_has_what_mybinder_reads():
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
 
 
+def lower_bounds(requirements) -> dict:
+    """``{"numpy": (2, 2), ...}`` from lines like ``numpy>=2.2`` (comments and blank lines skipped)."""
+    bounds = {}
+    for line in requirements:
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition(">=")
+            bounds[name.strip().lower().replace("_", "-")] = tuple(int(part) for part in version.split(".")) if version else ()
+    return bounds
+
+
+def test_binder_requirements_keep_in_step_with_the_package_dependencies():
+    tomllib = pytest.importorskip("tomllib")
+    package = lower_bounds(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    binder = lower_bounds((ROOT / "binder" / "requirements.txt").read_text().splitlines())
+    behind = {name: bound for name, bound in package.items() if name not in binder or binder[name] < bound}
+    assert not behind, f"binder/requirements.txt lacks or allows older versions of {behind} than pyproject.toml"
+
+
 @pytest.mark.slow
 def test_tour_runs_in_an_environment_built_from_the_binder_files_alone(tmp_path):
     checkout = tmp_path / "checkout"

@@ -138,7 +138,7 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
     room = max(budget - FLOAT_BYTES * output_size * total_inputs, 0)
     if mode == "auto":
         mode = "forward" if total_inputs < output_size and _forward_is_safe(order, recording.roots) else "reverse"
-    description = f"{operator_name} chunks"
+    description = f"{operator_name} rows"
     if mode == "forward":
         for position, leaf in targets.items():
             root = recording.roots[leaf]
@@ -237,5 +237,5 @@ def hessian_diagonal(recording: Recording, memory_budget: int | None = None,
         return len(dense_nodes) <= 1
 
     _in_chunks(diagonal.size, order, diagonal.size, budget_or_default(memory_budget), progress,
-               "diaghessian chunks", sweep)
+               "diaghessian rows", sweep)
     return diagonal.reshape(shape)

@@ -127,7 +127,7 @@ def test_small_budgets_split_the_batch_into_chunks_with_a_progress_bar():
     stream = io.StringIO()
     with contextlib.redirect_stderr(stream):
         chunked = zn.jacobian(f, x, memory_budget=12 * 12 * 8 + 2000, progress=True)[0]
-    assert "jacobian chunks" in stream.getvalue()
+    assert "jacobian rows" in stream.getvalue()
     numpy.testing.assert_allclose(chunked, zn.jacobian(f, x, engine="loop")[0], rtol=1e-12)
 
 

@@ -38,7 +38,7 @@ def lower_bounds(requirements) -> dict:
     for line in requirements:
         line = line.split("#")[0].strip()
         if line:
-            name, _, version = line.partition(">=")
+            name, _, version = line.split(",")[0].partition(">=")
             bounds[name.strip().lower().replace("_", "-")] = tuple(int(part) for part in version.split(".")) if version else ()
     return bounds
 

@@ -9,11 +9,13 @@ arguments, which ``ArrayBox`` lacks, so ``numpy.dot(W, x)`` used to turn ``x``
 into an array of Python objects, one traced scalar each: minutes for a large
 ``W``, or a failure.
 
-Importing this module installs ``ArrayBox.__array_function__``: it calls the
-function of the same name in :mod:`zygote_nb.numpy` (or its ``linalg`` and
-``fft`` submodules), and returns ``NotImplemented`` for a function with no
-traced version, so NumPy raises its usual ``TypeError``. Installing twice is
-harmless.
+Importing this module installs ``ArrayBox.__array_function__``
+(through :func:`zygote_nb.autograd_patches.install_array_dispatch`, so only
+inside zygote_nb's own traces: plain autograd keeps NumPy's behaviour): it
+calls the function of the same name in :mod:`zygote_nb.numpy` (or its
+``linalg`` and ``fft`` submodules), and returns ``NotImplemented`` for a
+function with no traced version, so NumPy raises its usual ``TypeError``.
+Installing twice is harmless.
 
 ``numpy.asarray(x)`` and ``numpy.array(x)`` cannot be redirected: NumPy does
 not dispatch them and they must return an ``ndarray``. For a traced ``x`` they
@@ -23,15 +25,17 @@ naming the fix; asked for a numeric dtype (``numpy.asarray(x, dtype=float)``)
 they raise ``TypeError`` instead of silently dropping the gradient.
 
 >>> import numpy
->>> from autograd import grad
->>> import zygote_nb.dispatch
+>>> from zygote_nb import gradient
 >>> W = numpy.array([[1.0, 2.0], [3.0, 4.0]])
->>> grad(lambda x: numpy.sum(numpy.dot(W, x)))(numpy.ones(2))
-array([4., 6.])
+>>> gradient(lambda x: numpy.sum(numpy.dot(W, x)), numpy.ones(2))
+(array([4., 6.]),)
 """
+
+from __future__ import annotations
 
 import threading
 import warnings
+from typing import Any, Callable
 
 import numpy
 from autograd.numpy.numpy_boxes import ArrayBox
@@ -39,12 +43,14 @@ from autograd.tracer import Box
 
 import zygote_nb.numpy as traced_numpy
 
+from .autograd_patches import call_numpy_implementation, install_array_dispatch
+
 
 class ObjectArrayWarning(UserWarning):
     """NumPy copied a traced value into an array of Python objects."""
 
 
-def _traced_versions():
+def _traced_versions() -> dict:
     """Map each NumPy function to the function of the same name in traced numpy."""
     versions = {}
     for numpy_module, traced_module in [
@@ -70,14 +76,14 @@ TRACED_VERSIONS = _traced_versions()
 class _CallsInProgress(threading.local):
     """The NumPy functions whose traced versions are running in this thread."""
 
-    def __init__(self):
-        self.functions = set()
+    def __init__(self) -> None:
+        self.functions: set = set()
 
 
 _calls_in_progress = _CallsInProgress()
 
 
-def _array_function(self, func, types, args, kwargs):
+def _array_function(self: ArrayBox, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
     traced_function = TRACED_VERSIONS.get(func)
     if traced_function is None or not all(issubclass(t, (Box, numpy.ndarray)) for t in types):
         return NotImplemented
@@ -85,7 +91,7 @@ def _array_function(self, func, types, args, kwargs):
     if func in in_progress:
         # A traced version that calls the same NumPy function on traced values
         # gets NumPy's own implementation, as before this module, not itself.
-        return func._implementation(*args, **kwargs)
+        return call_numpy_implementation(func, args, kwargs)
     in_progress.add(func)
     try:
         return traced_function(*args, **kwargs)
@@ -93,7 +99,7 @@ def _array_function(self, func, types, args, kwargs):
         in_progress.discard(func)
 
 
-def _array(self, dtype=None, copy=None):
+def _array(self: ArrayBox, dtype: Any = None, copy: bool | None = None) -> numpy.ndarray:
     if copy is False:
         raise ValueError("a traced value cannot be viewed as a NumPy array without a copy")
     if dtype is not None and numpy.dtype(dtype) != numpy.dtype(object):
@@ -113,15 +119,14 @@ def _array(self, dtype=None, copy=None):
     return elements
 
 
-def install():
-    """Give ``ArrayBox`` the NumPy dispatch methods (done on import; repeating it is harmless).
+def install() -> None:
+    """Give ``ArrayBox`` the NumPy dispatch methods inside zygote_nb's traces (done on import; repeating it is harmless).
 
     >>> install()
-    >>> ArrayBox.__array_function__ is _array_function
+    >>> hasattr(ArrayBox, "__array_function__")
     True
     """
-    ArrayBox.__array_function__ = _array_function
-    ArrayBox.__array__ = _array
+    install_array_dispatch(_array_function, _array)
 
 
 install()

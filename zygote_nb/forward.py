@@ -14,10 +14,12 @@ import numpy
 from autograd.core import JVPNode
 from autograd.tracer import isbox, new_box, trace_stack
 
+from .autograd_patches import own_traces
+
 
 def jvp(f: Callable, x: Any, tangent: Any) -> tuple[Any, Any]:
     """``(f(x), J·tangent)``: the value and its directional derivative along ``tangent``."""
-    with trace_stack.new_trace() as level:
+    with trace_stack.new_trace() as level, own_traces():
         output = f(new_box(x, level, JVPNode.new_root(tangent)))
     if isbox(output) and output._trace == level:
         return output._value, output._node.g

@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import operator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator
 
 import autograd.numpy as traced_numpy
 import numpy
-from autograd.core import VJPNode, VSpace, add_outgrads, primitive_vjps
-from autograd.numpy.numpy_vspaces import ArrayVSpace
-from autograd.numpy.numpy_boxes import ArrayBox
-from autograd.tracer import TraceStack, getval, isbox, new_box, notrace_primitives, trace_stack
+from autograd.tracer import getval, isbox, new_box, trace_stack
 
 from . import backend, structure
+from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, primitive_vjps, \
+    register_node_type
 
 # Callbacks that see every node as it is recorded (the gradient-flow view uses this).
 node_observers: list[Callable[["RecordedNode"], None]] = []
@@ -74,9 +72,7 @@ class RecordedNode(VJPNode):
         self.order = next(_recording_clock)
 
 
-# Comparisons and other functions without derivatives are not recorded under VJPNode;
-# share that set (the same object, so later registrations count too).
-notrace_primitives[RecordedNode] = notrace_primitives[VJPNode]
+register_node_type(RecordedNode)
 
 
 def _make_vjp(fun, parent_argnums, value, args, kwargs) -> Callable:
@@ -90,25 +86,6 @@ def _make_vjp(fun, parent_argnums, value, args, kwargs) -> Callable:
 
 def _is_integer(value: Any) -> bool:
     return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool)
-
-
-class IndexBox(ArrayBox):
-    """A traced integer: differentiable as a float, and still usable as an index, axis or shape."""
-
-    __slots__ = ()
-
-    def __index__(self) -> int:
-        return operator.index(self._value)
-
-    def __int__(self) -> int:
-        return int(self._value)
-
-
-for _integer_type in (int, numpy.int8, numpy.int16, numpy.int32, numpy.int64,
-                      numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64):
-    IndexBox.register(_integer_type)
-    # The gradient space of an integer is the reals.
-    VSpace.register(_integer_type, lambda value: ArrayVSpace(numpy.float64(value)))
 
 
 class Trace:
@@ -138,20 +115,6 @@ class Trace:
 
 
 _open_traces: list[Trace] = []
-
-
-@contextmanager
-def _new_trace(stack: TraceStack) -> Iterator[int]:
-    stack.top += 1
-    try:
-        yield stack.top
-    finally:
-        stack.top -= 1
-
-
-# autograd's own new_trace forgets to pop its level when the traced function raises, so after one
-# failed call every later trace would look nested inside a differentiation that is not running.
-TraceStack.new_trace = _new_trace
 
 
 def current_trace(value: Any = None) -> Trace | None:
@@ -228,11 +191,13 @@ def record(f: Callable, *args: Any) -> Recording:
     level = trace_stack.top
     trace = Trace(level)
     _open_traces.append(trace)
+    enter_own_trace()
     try:
         roots = [RecordedNode.new_root() for _ in leaves]
         boxed = [new_box(_traceable(leaf), level, root) for leaf, root in zip(leaves, roots)]
         output = f(*structure.per_argument(trees, boxed, structure.Tree.rebuild))
     finally:
+        leave_own_trace()
         _open_traces.remove(trace)
         trace_stack.top -= 1
     output_leaves, output_tree = structure.flatten(output)
@@ -260,6 +225,11 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
 
 def backward(seeds: list, roots: list) -> list:
     """Propagate ``(node, cotangent)`` seeds back to ``roots``; ``None`` for a root never reached."""
+    with own_traces():
+        return _backward(seeds, roots)
+
+
+def _backward(seeds: list, roots: list) -> list:
     cotangents = {}
     for node, seed in seeds:
         cotangents[node] = add_outgrads(cotangents.get(node), backend.as_cotangent(node.value, seed))
@@ -329,7 +299,7 @@ def _unshared(gradients: list, cotangents: list) -> list:
 
 
 def _traceable(leaf: Any) -> Any:
-    """Integer arrays are differentiated as floats; integer scalars stay integers (see IndexBox)."""
+    """Integer arrays are differentiated as floats; integer scalars stay integers (see autograd_patches.IndexBox)."""
     raw = getval(leaf)
     if backend.is_array(raw) and raw.dtype.kind in "iu":
         return leaf.astype(numpy.float64)

@@ -35,6 +35,7 @@ from autograd.numpy.numpy_vjps import unbroadcast, unbroadcast_f
 from autograd.tracer import getval, trace_primitives_map
 
 from .. import backend
+from ..autograd_patches import replace_primitive_body, replace_vjp_helper
 from ..errors import DifferentiationError
 
 
@@ -94,20 +95,15 @@ def _on_device(*values: Any) -> bool:
 
 
 def _run_on_device(primitive_function: Callable, device_function: Callable) -> None:
-    """Make ``primitive_function`` compute with ``device_function`` when an argument is a device array.
+    """Make ``primitive_function`` compute with ``device_function`` when an argument is a device array."""
 
-    autograd's ``primitive`` keeps the function it wraps in a closure cell, and
-    every derivative rule is registered against the wrapper; replacing the
-    cell's content changes what runs while every registration stays valid.
-    """
-    cell = primitive_function.__closure__[primitive_function.__code__.co_freevars.index("f_raw")]
-    host_function = cell.cell_contents
+    def choose(host_function: Callable) -> Callable:
+        def either(*args, **kwargs):
+            chosen = device_function if _on_device(*args, *kwargs.values()) else host_function
+            return chosen(*args, **kwargs)
+        return either
 
-    def either(*args, **kwargs):
-        chosen = device_function if _on_device(*args, *kwargs.values()) else host_function
-        return chosen(*args, **kwargs)
-
-    cell.cell_contents = either
+    replace_primitive_body(primitive_function, choose)
 
 
 def _device_vjp(primitive_function: Callable, device_vjp_maker: Callable) -> None:
@@ -334,7 +330,7 @@ def install_device_rules() -> None:
     _run_on_device(numpy_vjps.dot_adjoint_1, _dot_adjoint_1)
     _run_on_device(numpy_vjps.untake, _untake)
     _run_on_device(anp.make_diagonal, _refused("diagonal")())
-    numpy_vjps.repeat_to_match_shape = _repeat_to_match_shape(numpy_vjps.repeat_to_match_shape)
+    replace_vjp_helper("repeat_to_match_shape", _repeat_to_match_shape)
 
     # autograd.numpy.where is a wrapper around the primitive; the rules belong to the primitive.
     where = trace_primitives_map[numpy.where]

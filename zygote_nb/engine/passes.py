@@ -28,12 +28,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy
-from autograd.core import SparseObject, primitive_jvps
-
+from ..autograd_patches import SparseObject, own_traces, primitive_jvps
 from .batch import add, dense
 from .rules import COTANGENT_RULES, TANGENT_RULES, value_shape
 
 
+@own_traces()
 def pull_back(order: list, seeds: dict, roots: list, batch_size: int, dense_nodes: list | None = None) -> list:
     """Cotangent batches of ``roots`` (``None`` where none arrives) from ``{node: batch}`` seeds.
 
@@ -72,6 +72,7 @@ def _node_cotangents(node, cotangent: Any, batch_size: int) -> list:
     return [_stack([row[k] for row in rows], node.args[argnum]) for k, argnum in enumerate(node.argnums)]
 
 
+@own_traces()
 def push_forward(order: list, root_tangents: dict, ends: list, batch_size: int,
                  dense_nodes: list | None = None) -> dict:
     """Tangent batches of the ``ends`` nodes from ``{root: batch}``; an end that none reaches is left out.

@@ -37,15 +37,14 @@ from typing import Any, Callable
 
 import autograd.numpy as anp
 import autograd.numpy.linalg as alinalg
-from autograd.numpy import _original_where, numpy_wrapper
 import numpy
 from autograd.core import VSpace, sparse_add
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.numpy.numpy_vjps import (dot_adjoint_0, dot_adjoint_1, tensordot_adjoint_0, tensordot_adjoint_1,
                                         untake)
-from autograd.numpy.numpy_wrapper import parse_einsum_input
-from autograd.util import func
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+
+from ..autograd_patches import _original_where, func, numpy_wrapper, parse_einsum_input
 
 from .batch import Banded, add, align, broadcast_to, dense, unbroadcast
 

@@ -1,0 +1,215 @@
+"""Every change zygote_nb makes to autograd, and every private part of autograd it uses, in one place.
+
+zygote_nb is built on HIPS autograd 1.9 (tested up to 1.9.1, the bound in
+``pyproject.toml``).  autograd has no public API for what follows, so each
+piece names the autograd internal it relies on, and
+``tests/test_autograd_contract.py`` pins every one of them: an autograd
+release that renames or reshapes any of it fails that test before it can
+change a gradient.
+
+Patches, each scoped so that code using autograd directly sees autograd
+unchanged (``tests/test_autograd_unchanged.py`` compares plain autograd calls
+with and without ``import zygote_nb``):
+
+* :func:`_new_trace` replaces ``TraceStack.new_trace`` (a fix that holds for
+  everyone; see there).
+* Integers are traced (:class:`IndexBox`, the ``int`` entries of
+  ``Box.type_mappings`` and ``VSpace.mappings``) only inside zygote_nb's own
+  traces: :func:`own_traces` marks them, per thread.
+* :func:`install_array_dispatch` gives ``ArrayBox`` NumPy's
+  ``__array_function__`` / ``__array__`` protocols, in force inside zygote_nb's
+  traces; elsewhere they do what NumPy does for an object without them.
+* :func:`replace_primitive_body` and :func:`replace_vjp_helper` let the device
+  rules (:mod:`zygote_nb.backends.autograd_rules`) run beside autograd's own;
+  they are installed only when a device array type is registered, and NumPy
+  values keep autograd's code.
+
+The ``new_box`` swap of ``ignore_derivatives`` (:mod:`zygote_nb.ignore`) is the
+one patch still outside this module.
+
+>>> import zygote_nb
+>>> from autograd import grad
+>>> try:
+...     grad(lambda x: x * x)(3)
+... except TypeError as error:
+...     print(error)
+Can't differentiate w.r.t. type <class 'int'>
+>>> zygote_nb.gradient(lambda x: x * x, 3)
+(6.0,)
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import numpy
+# The private names below are pinned by tests/test_autograd_contract.py; modules of zygote_nb import them from here.
+from autograd.builtins import container_untake  # noqa: F401
+from autograd.core import (JVPNode, SparseObject, VJPNode, VSpace, add_outgrads, primitive_jvps,  # noqa: F401
+                           primitive_vjps, sparse_add, sum_outgrads)
+from autograd.numpy import _original_where, numpy_vjps, numpy_wrapper  # noqa: F401
+from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.numpy.numpy_vjps import match_complex, unbroadcast, unbroadcast_f  # noqa: F401
+from autograd.numpy.numpy_vspaces import ArrayVSpace
+from autograd.numpy.numpy_wrapper import parse_einsum_input  # noqa: F401
+from autograd.tracer import Box, TraceStack, notrace_primitives, trace_primitives_map  # noqa: F401
+from autograd.util import func  # noqa: F401
+
+INTEGER_TYPES = (int, numpy.int8, numpy.int16, numpy.int32, numpy.int64,
+                 numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64)
+
+
+# ----- A failed trace no longer leaves its level behind (for everyone) -----
+
+
+@contextmanager
+def _new_trace(stack: TraceStack) -> Iterator[int]:
+    stack.top += 1
+    try:
+        yield stack.top
+    finally:
+        stack.top -= 1
+
+
+# autograd's own new_trace forgets to pop its level when the traced function raises, so after one
+# failed call every later trace would look nested inside a differentiation that is not running.
+TraceStack.new_trace = _new_trace
+
+
+# ----- zygote_nb's own traces -----
+
+
+class _OwnTraces(threading.local):
+    """How many of zygote_nb's traces or backward passes are running in this thread."""
+
+    depth = 0
+
+
+_own = _OwnTraces()
+
+
+def inside_own_trace() -> bool:
+    """Whether this thread is running one of zygote_nb's traces (forward or backward)."""
+    return _own.depth > 0
+
+
+def enter_own_trace() -> None:
+    """Start a stretch of zygote_nb's tracing in this thread (pair with :func:`leave_own_trace`)."""
+    _own.depth += 1
+
+
+def leave_own_trace() -> None:
+    _own.depth -= 1
+
+
+@contextmanager
+def own_traces() -> Iterator[None]:
+    """A block in which zygote_nb's rules for integers and NumPy calls apply (nests; per thread)."""
+    _own.depth += 1
+    try:
+        yield
+    finally:
+        _own.depth -= 1
+
+
+class IndexBox(ArrayBox):
+    """A traced integer: differentiable as a float, and still usable as an index, axis or shape."""
+
+    __slots__ = ()
+
+    def __index__(self) -> int:
+        return operator.index(self._value)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+
+def _box_integer(value: Any, trace: int, node: Any) -> IndexBox:
+    if not _own.depth:
+        # autograd's new_box turns this KeyError into its own "Can't differentiate w.r.t. type" error.
+        raise KeyError(type(value))
+    return IndexBox(value, trace, node)
+
+
+def _integer_vector_space(value: Any) -> ArrayVSpace:
+    if not _own.depth:
+        raise KeyError(type(value))  # autograd's vspace then raises its own TypeError
+    return ArrayVSpace(numpy.float64(value))  # the gradient space of an integer is the reals
+
+
+Box.types.add(IndexBox)
+Box.type_mappings[IndexBox] = IndexBox
+for _integer_type in INTEGER_TYPES:
+    Box.type_mappings[_integer_type] = _box_integer
+    VSpace.mappings[_integer_type] = _integer_vector_space
+
+
+def register_node_type(node_type: type) -> None:
+    """Record ``node_type`` nodes as autograd records ``VJPNode`` ones: comparisons and the like untraced.
+
+    The same set object is shared, so that later registrations count too.
+    """
+    notrace_primitives[node_type] = notrace_primitives[VJPNode]
+
+
+# ----- NumPy's dispatch protocols on ArrayBox -----
+
+
+def _numpy_without_dispatch(func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
+    """What NumPy does when ``ArrayBox`` has no ``__array_function__``: ask the others, else run its own code."""
+    if any(not issubclass(kind, (Box, numpy.ndarray)) for kind in types):
+        return NotImplemented
+    return func._implementation(*args, **kwargs)
+
+
+def install_array_dispatch(array_function: Callable, array: Callable) -> None:
+    """Give ``ArrayBox`` ``__array_function__`` and ``__array__`` that run ``array_function`` / ``array``
+    inside zygote_nb's traces and do what NumPy would without them elsewhere (installing twice is harmless).
+    """
+
+    def __array_function__(self, func, types, args, kwargs):
+        if _own.depth:
+            return array_function(self, func, types, args, kwargs)
+        return _numpy_without_dispatch(func, types, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if _own.depth:
+            return array(self, dtype, copy)
+        # NumPy reads an object without __array__ as the sequence of its elements.
+        elements = numpy.empty(self.shape, dtype=object)
+        for index in numpy.ndindex(self.shape):
+            elements[index] = self[index]
+        return elements if dtype is None else elements.astype(dtype)
+
+    ArrayBox.__array_function__ = __array_function__
+    ArrayBox.__array__ = __array__
+
+
+def call_numpy_implementation(func: Callable, args: tuple, kwargs: dict) -> Any:
+    """NumPy's own code for ``func``, skipping ``__array_function__`` dispatch (NumPy's ``_implementation``)."""
+    return func._implementation(*args, **kwargs)
+
+
+# ----- Device versions beside autograd's own code -----
+
+
+def replace_primitive_body(primitive_function: Callable, choose: Callable[[Callable], Callable]) -> None:
+    """Make ``primitive_function`` run ``choose(original_body)`` instead of its original body.
+
+    autograd's ``primitive`` keeps the function it wraps in a closure cell
+    named ``f_raw``, and every derivative rule is registered against the
+    wrapper; replacing the cell's content changes what runs while every
+    registration stays valid.
+    """
+    cell = primitive_function.__closure__[primitive_function.__code__.co_freevars.index("f_raw")]
+    cell.cell_contents = choose(cell.cell_contents)
+
+
+def replace_vjp_helper(name: str, choose: Callable[[Callable], Callable]) -> None:
+    """Replace the helper ``autograd.numpy.numpy_vjps.<name>`` (looked up at call time by the rules) with
+    ``choose(original)``."""
+    setattr(numpy_vjps, name, choose(getattr(numpy_vjps, name)))
+

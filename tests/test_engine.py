@@ -172,7 +172,7 @@ def test_two_arguments_sharing_one_cotangent_get_separate_jacobians():
 
 
 def test_a_sweep_that_makes_one_dense_product_runs_as_one_chunk_whatever_the_cache_size(monkeypatch):
-    from zygote_nb.engine import derivatives
+    from zygote_nb.engine import batched as derivatives
 
     batch_sizes = []
     sweep = derivatives.pull_back

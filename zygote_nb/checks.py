@@ -23,6 +23,16 @@ def require_callable(operator_name: str, f: Any) -> None:
             f"{type(f).__name__}: pass the function first, e.g. {operator_name}(lambda x: x**2, 3.0)")
 
 
+def refuse_params(operator_name: str, args: tuple) -> None:
+    """``operator_name`` differentiates explicit arguments only: a :class:`~zygote_nb.params.Params` is refused."""
+    from .params import Params
+
+    if any(isinstance(arg, Params) for arg in args):
+        raise TypeError(
+            f"{operator_name} does not take Params (only gradient, withgradient, jacobian, withjacobian and pullback "
+            f"do): pass the array itself, e.g. {operator_name}(lambda w: loss(w), w)")
+
+
 def _is_number_or_array(raw: Any) -> bool:
     if isinstance(raw, (bool, numpy.bool_)):
         return False

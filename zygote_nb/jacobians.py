@@ -3,10 +3,13 @@
 Rows follow the output in C order, columns the argument in C order:
 ``J[k, i] = ∂ y.ravel()[k] / ∂ a.ravel()[i]``.
 
-By default the vectorised engine (:mod:`zygote_nb.engine`) sweeps every basis
-vector through the recorded graph as one batch, in forward or reverse mode;
-``engine="loop"`` runs one backward pass per output element instead, the
-textbook definition that the engine is tested against.
+By default the vectorised engine (:mod:`zygote_nb.engine.batched`) sweeps
+every basis vector through the recorded graph as one batch, in forward or
+reverse mode; ``engine="loop"`` (:mod:`zygote_nb.engine.loop`) runs one
+backward pass per output element instead, the textbook definition that the
+batched engine is tested against.  Inside an enclosing differentiation the
+loop runs, and the Jacobian is differentiable with respect to what ``f``
+closes over.
 
 >>> import zygote_nb.numpy as np
 >>> jacobian(lambda a: 100 * a[:3] ** 2, np.arange(1, 8))[0]
@@ -22,14 +25,12 @@ from typing import Any, Callable, NamedTuple
 import numpy
 from autograd.tracer import getval
 
-from . import backend, checks, structure
-from .engine import can_batch, jacobian_matrices
+from . import checks
+from .engine import engine_for, require_engine
 from .errors import explained_errors
 from .params import Params
-from .progress import Progress, progress_bar
+from .progress import Progress
 from .pullback import record
-
-ENGINES = ("batched", "loop")
 
 
 class WithJacobian(NamedTuple):
@@ -43,24 +44,6 @@ def jacobian_shape(output_size: int, arg: Any) -> tuple:
     """``(m, n)`` for an array argument, ``(m,)`` for a scalar one (Zygote's convention)."""
     raw = getval(arg)
     return (output_size, raw.size) if hasattr(raw, "shape") and not isinstance(raw, numpy.generic) else (output_size,)
-
-
-def assemble(rows: list, args: tuple, output_size: int, namespace: Any = numpy) -> tuple:
-    """Stack per-row gradients into one Jacobian per argument (made by ``namespace``); ``None`` for non-array arguments."""
-    jacobians = []
-    for position, arg in enumerate(args):
-        if not structure.is_differentiable(arg):
-            jacobians.append(None)
-            continue
-        shape = jacobian_shape(output_size, arg)
-        J = namespace.zeros(shape, dtype=numpy.result_type(float, getval(arg)))
-        by_row = J.reshape(output_size, -1)
-        for k, row in enumerate(rows):
-            entry = row[position]
-            if entry is not None:
-                by_row[k] = numpy.ravel(entry) if backend.is_array(entry) else entry
-        jacobians.append(J)
-    return tuple(jacobians)
 
 
 def withjacobian(f: Callable, *args: Any, progress: Progress = False, engine: str = "batched",
@@ -85,20 +68,9 @@ def withjacobian(f: Callable, *args: Any, progress: Progress = False, engine: st
     with explained_errors():
         recording = record(f, *args)
         checks.require_real_array("jacobian", recording.value)
-        if engine == "batched" and can_batch(recording):
-            matrices = jacobian_matrices(recording, len(args), memory_budget=memory_budget, progress=progress)
-            return WithJacobian(recording.value, shaped(matrices, args, _size_of(recording.value)))
-        return WithJacobian(recording.value, _row_by_row(recording, args, progress))
-
-
-def require_engine(operator_name: str, engine: str) -> None:
-    if engine not in ENGINES:
-        raise ValueError(f"{operator_name} got engine={engine!r}: use engine=\"batched\" (the default) or "
-                         f"engine=\"loop\" (one pass per row)")
-
-
-def _size_of(value: Any) -> int:
-    return int(numpy.prod(numpy.shape(value)))
+        matrices = engine_for(engine, recording).jacobian_matrices(recording, len(args), memory_budget=memory_budget,
+                                                                   progress=progress)
+        return WithJacobian(recording.value, shaped(matrices, args, int(numpy.size(getval(recording.value)))))
 
 
 def shaped(matrices: dict, args: tuple, size: int) -> tuple:
@@ -111,19 +83,6 @@ def shaped(matrices: dict, args: tuple, size: int) -> tuple:
         dtype = numpy.result_type(float, getval(arg))
         jacobians.append(matrices[position].astype(dtype, copy=False).reshape(jacobian_shape(size, arg)))
     return tuple(jacobians)
-
-
-def _row_by_row(recording, args: tuple, progress: Progress) -> tuple:
-    """One backward pass per output element, seeded with that element's basis vector."""
-    output_shape = numpy.shape(recording.value)
-    size = _size_of(recording.value)
-    rows = []
-    namespace = backend.array_namespace(recording.value)
-    for k in progress_bar(range(size), progress, description="jacobian rows"):
-        seed = namespace.zeros(size)
-        seed[k] = 1.0
-        rows.append(recording.back(seed.reshape(output_shape) if output_shape else seed[0]))
-    return assemble(rows, args, size, namespace)
 
 
 def jacobian(f: Callable, *args: Any, progress: Progress = False, engine: str = "batched",

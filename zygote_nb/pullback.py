@@ -145,7 +145,8 @@ class Recording:
     :mod:`zygote_nb.structure`) and ``trees`` rebuild the arguments from them;
     ``roots[i]`` is the node standing for ``leaves[i]``; ``ends`` pairs the
     index of each traced output leaf with its node; ``trace`` carries the
-    listeners (``showgrad``) that hear each backward pass.
+    listeners (``showgrad``) that hear each backward pass; ``function`` is ``f``
+    itself, for an engine that runs it again (forward mode, one column at a time).
     """
 
     value: Any
@@ -155,6 +156,7 @@ class Recording:
     ends: list
     output_tree: structure.Tree
     trace: Trace
+    function: Callable | None = field(default=None, repr=False)
     _nodes: list | None = field(default=None, init=False, repr=False)
 
     def back(self, cotangent: Any) -> tuple:
@@ -172,6 +174,15 @@ class Recording:
         """The leaf index of argument ``position`` when that argument is itself a leaf (a number or array)."""
         start = sum(tree.leaf_count() for tree in self.trees[:position])
         return start if self.trees[position].kind == "leaf" else None
+
+    def differentiated_arguments(self, argument_count: int) -> dict:
+        """``{position: leaf index}`` for the first ``argument_count`` arguments that are numbers or arrays."""
+        positions = {}
+        for position in range(argument_count):
+            leaf = self.argument_leaf(position)
+            if leaf is not None and structure.is_differentiable(self.leaves[leaf]):
+                positions[position] = leaf
+        return positions
 
     def nodes(self) -> list:
         """Every node that an output depends on, in the order of a backward pass (outputs first).
@@ -204,7 +215,14 @@ def record(f: Callable, *args: Any) -> Recording:
     ends = [(index, leaf._node) for index, leaf in enumerate(output_leaves)
             if isbox(leaf) and leaf._trace == level]
     value = output_tree.rebuild([_unbox(leaf, level) for leaf in output_leaves])
-    return Recording(value, leaves, trees, roots, ends, output_tree, trace)
+    return Recording(value, leaves, trees, roots, ends, output_tree, trace, f)
+
+
+def unrecorded(f: Callable, *args: Any) -> Recording:
+    """The call ``f(*args)`` as a :class:`Recording` not yet run: for an engine that runs ``f`` itself
+    (the loop engine's forward mode), so that no trace is made only to be set aside."""
+    leaves, trees = structure.flatten_arguments(args)
+    return Recording(None, leaves, trees, [], [], structure.flatten(None)[1], Trace(-1), f)
 
 
 def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
@@ -215,10 +233,19 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     a tuple with the gradient of each argument (see :mod:`zygote_nb.structure`
     for what counts as differentiable); ``back`` may be called many times.
 
+    With a zero-argument ``f`` and a :class:`~zygote_nb.params.Params`,
+    ``back`` returns :class:`~zygote_nb.params.Grads` (Zygote's implicit mode).
+
     >>> y, back = pullback(lambda a, b: a * b, 2.0, 3.0)
     >>> y, back(1.0), back(10.0)
     (6.0, (3.0, 2.0), (30.0, 20.0))
     """
+    from .params import Params
+
+    if len(args) == 1 and isinstance(args[0], Params):
+        from .implicit import implicit_pullback
+
+        return implicit_pullback(f, args[0])
     recording = record(f, *args)
     return recording.value, recording.back
 

@@ -39,10 +39,11 @@ Instrumentation keeps its meaning: ``showgrad``, ``hook``, ``Buffer`` and
 ``checkpointed`` are primitives without batch rules, so a batched reverse
 sweep calls their own VJP once per row, as the row-by-row loop does (a
 ``showgrad`` reports once per row).  Graphs that hold them are never swept in
-forward mode by ``jacobian``.  Every operator keeps the row-by-row loop as
-``engine="loop"``; it is also taken automatically for complex values and
-inside an enclosing differentiation (where plain-NumPy batch rules would
-drop the outer derivative).
+forward mode by ``jacobian``.  Every operator keeps the row-by-row engine (:mod:`~zygote_nb.engine.loop`,
+the same signatures) as ``engine="loop"``; it is also taken automatically for
+complex values and inside an enclosing differentiation (where plain-NumPy
+batch rules would drop the outer derivative), which makes every operator
+differentiable with respect to what it closes over.
 
 >>> import numpy, autograd.numpy as anp
 >>> from zygote_nb.engine import jacobian_matrices
@@ -54,7 +55,34 @@ array([[1., 2.],
        [5., 6.]])
 """
 
-from .derivatives import can_batch, hessian_diagonal, jacobian_matrices
+from types import ModuleType
+
+from . import batched, loop
+from .batched import can_batch, hessian_diagonal, jacobian_matrices
 from .memory import MemoryBudgetError
 
-__all__ = ["MemoryBudgetError", "can_batch", "hessian_diagonal", "jacobian_matrices"]
+__all__ = ["ENGINES", "MemoryBudgetError", "can_batch", "engine_for", "hessian_diagonal", "jacobian_matrices",
+           "require_engine"]
+
+ENGINES = ("batched", "loop")
+
+
+def require_engine(operator_name: str, engine: str) -> None:
+    """``engine`` must name one of :data:`ENGINES`."""
+    if engine not in ENGINES:
+        raise ValueError(f"{operator_name} got engine={engine!r}: use engine=\"batched\" (the default) or "
+                         f"engine=\"loop\" (one pass per row)")
+
+
+def engine_for(engine: str, recording) -> ModuleType:
+    """The engine module (:mod:`~zygote_nb.engine.batched` or :mod:`~zygote_nb.engine.loop`) that
+    computes on ``recording`` for ``engine="batched"`` or ``"loop"``: the batched one only where it
+    applies (:func:`can_batch`).  Both offer ``jacobian_matrices`` and ``hessian_diagonal``.
+
+    >>> import numpy, autograd.numpy as anp
+    >>> from zygote_nb.pullback import record
+    >>> recording = record(anp.sin, numpy.zeros(2))
+    >>> engine_for("batched", recording).__name__, engine_for("loop", recording).__name__
+    ('zygote_nb.engine.batched', 'zygote_nb.engine.loop')
+    """
+    return batched if engine == "batched" and can_batch(recording) else loop

@@ -39,7 +39,7 @@ def pull_back(order: list, seeds: dict, roots: list, batch_size: int, dense_node
 
     ``order`` lists the nodes outputs first (:meth:`~zygote_nb.pullback.Recording.nodes`).
     Each node that sent a dense array back (not a banded batch) is appended
-    to ``dense_nodes``, if given: the chunking in :mod:`~zygote_nb.engine.derivatives`
+    to ``dense_nodes``, if given: the chunking in :mod:`~zygote_nb.engine.batched`
     asks how much of a sweep's cost grows with the batch.
     """
     cotangents = dict(seeds)

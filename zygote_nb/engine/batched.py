@@ -1,8 +1,8 @@
 """Whole Jacobians, Hessians and Hessian diagonals from one recording and batched sweeps.
 
-These are the batched counterparts of the row-by-row loops in
-:mod:`zygote_nb.jacobians` and :mod:`zygote_nb.hessians`; those modules pick
-between the two (``engine="batched"`` or ``"loop"``).
+These are the batched counterparts of the row-by-row engine in
+:mod:`zygote_nb.engine.loop`, with the same signatures; the operators pick
+one with :func:`zygote_nb.engine.engine_for` (``engine="batched"`` or ``"loop"``).
 
 >>> import numpy, autograd.numpy as anp
 >>> from zygote_nb.pullback import record
@@ -21,7 +21,7 @@ import math
 import numpy
 from autograd.tracer import getval, trace_stack
 
-from .. import backend, structure
+from .. import backend
 from .batch import Banded, identity
 from .memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
 from .passes import pull_back, push_forward
@@ -53,16 +53,6 @@ def _is_complex(value: Any) -> bool:
     if vector_space is not None:
         return bool(getattr(vector_space, "iscomplex", False))
     return numpy.iscomplexobj(value)
-
-
-def _targets(recording: Recording, argument_count: int) -> dict:
-    """``{position: leaf index}`` for the arguments that get a Jacobian (numbers and arrays)."""
-    targets = {}
-    for position in range(argument_count):
-        leaf = recording.argument_leaf(position)
-        if leaf is not None and structure.is_differentiable(recording.leaves[leaf]):
-            targets[position] = leaf
-    return targets
 
 
 def _size_of(value: Any) -> int:
@@ -125,7 +115,7 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
     budget = budget_or_default(memory_budget)
     output_shape = numpy.shape(recording.value)
     output_size = math.prod(output_shape)
-    targets = _targets(recording, argument_count)
+    targets = recording.differentiated_arguments(argument_count)
     input_sizes = {position: int(numpy.size(getval(recording.leaves[leaf]))) for position, leaf in targets.items()}
     total_inputs = sum(input_sizes.values())
     require_fits(operator_name, (output_size, total_inputs), budget)

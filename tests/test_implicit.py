@@ -17,7 +17,8 @@ from zygote_nb.implicit import (
     implicit_withgradient,
 )
 from zygote_nb.optimisers import Adam, Descent, Momentum, setup, update
-from zygote_nb.params import Grads, IdDict, Params
+from zygote_nb.grads import Grads
+from zygote_nb.params import IdDict, Params
 
 
 def tanh_layer_gradients(w, x, b):

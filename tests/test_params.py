@@ -1,4 +1,4 @@
-"""zygote_nb.params: Params, IdDict, Grads, and the substitution of implicit parameters.
+"""zygote_nb.params, grads and substitution: Params, IdDict, Grads, and the substitution of implicit parameters.
 
 The substitution tests use plain sentinel objects as replacements: no autograd.
 """
@@ -9,8 +9,11 @@ import functools
 import numpy as np
 import pytest
 
-from zygote_nb import params as params_module
-from zygote_nb.params import Grads, IdDict, Params, _html_table, is_parameter_array, substituted
+import zygote_nb as zn
+from zygote_nb import substitution
+from zygote_nb.grads import Grads, _html_table
+from zygote_nb.params import IdDict, Params, is_parameter_array
+from zygote_nb.substitution import substituted
 
 
 # --- Params -------------------------------------------------------------------------------------
@@ -222,11 +225,35 @@ def test_grads_text_and_html_repr(two):
     gs1[w][0] = np.nan
     text = repr(gs1)
     assert text.splitlines()[0] == "Grads(2 parameters):"
-    assert "nan/inf=1" in text and "min=2 max=2" in text
-    assert "[1] float64 (3,): None" in repr(gs2)
+    # The norm is over the finite entries, as in the flow view's statistics: here the one entry 2.
+    assert "norm=2 min=2 max=2 nan/inf=1" in text
+    assert "[1] parameter float64 (3,): gradient None" in repr(gs2)
     page = gs1._repr_html_()
     assert page.startswith("<table>") and page.count("<tr>") == 3
     assert "<td>float64 (3,)</td><td>7.071</td><td>3</td><td>5</td><td>0</td>" in page
+
+
+def test_grads_repr_shows_the_gradients_dtype_and_shape_beside_the_parameters():
+    w = np.array([[1, 2], [3, 4]])
+    jacobians = zn.jacobian(lambda: np.sin(w[0]) * w[1].astype(float), Params([w]))
+    assert "[0] parameter int64 (2, 2): gradient float64 (2, 4)," in repr(jacobians)
+    assert repr(jacobians).splitlines()[0] == "Grads(1 parameter):"
+    assert "<caption>Grads (1 parameter)</caption>" in jacobians._repr_html_()
+
+
+def test_grads_plus_a_dict_names_idict():
+    w = np.ones(2)
+    gs = Grads(Params([w]), IdDict([(w, np.ones(2))]))
+    with pytest.raises(TypeError, match=r"IdDict\(\[\(w, g\)\]\)"):
+        gs + {"w": np.ones(2)}
+    assert (gs + IdDict([(w, np.ones(2))]))[w].tolist() == [2.0, 2.0]
+
+
+def test_builtin_map_iterates_the_parameters_and_grads_map_the_gradients():
+    w = np.ones(2)
+    gs = Grads(Params([w]), IdDict([(w, np.array([3.0, 4.0]))]))
+    assert list(map(lambda array: array is w, gs)) == [True]
+    assert gs.map(lambda g: 2 * g)[w].tolist() == [6.0, 8.0]
 
 
 def test_html_table_escapes_every_cell():
@@ -423,7 +450,7 @@ def test_restored_after_keyboard_interrupt_mid_walk(monkeypatch):
     layers = [Layer(1) for _ in range(4)]
     originals = [layer.W for layer in layers]
     calls = []
-    real_write = params_module._Place.write
+    real_write = substitution._Place.write
 
     def interrupted_write(place, value):
         calls.append(value)
@@ -431,7 +458,7 @@ def test_restored_after_keyboard_interrupt_mid_walk(monkeypatch):
             raise KeyboardInterrupt
         real_write(place, value)
 
-    monkeypatch.setattr(params_module._Place, "write", interrupted_write)
+    monkeypatch.setattr(substitution._Place, "write", interrupted_write)
     with pytest.raises(KeyboardInterrupt):
         with substituted(lambda: layers, originals, stand_ins(4)):
             pass
@@ -441,7 +468,7 @@ def test_restored_after_keyboard_interrupt_mid_walk(monkeypatch):
 def test_restored_when_interrupted_while_restoring(monkeypatch):
     layers = [Layer(1) for _ in range(3)]
     originals = [layer.W for layer in layers]
-    real_write = params_module._Place.write
+    real_write = substitution._Place.write
     interrupts = []
 
     def write_once_interrupted(place, value):
@@ -450,7 +477,7 @@ def test_restored_when_interrupted_while_restoring(monkeypatch):
             raise KeyboardInterrupt
         real_write(place, value)
 
-    monkeypatch.setattr(params_module._Place, "write", write_once_interrupted)
+    monkeypatch.setattr(substitution._Place, "write", write_once_interrupted)
     with pytest.raises(KeyboardInterrupt):
         with substituted(lambda: layers, originals, stand_ins(3)):
             pass

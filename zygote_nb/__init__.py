@@ -21,7 +21,8 @@ from .hessians import diaghessian, hessian, hessian_reverse
 from .hooks import hook
 from .ignore import ignore_derivatives
 from .jacobians import jacobian, withjacobian
-from .params import Grads, IdDict, Params
+from .grads import Grads
+from .params import IdDict, Params
 from .pullback import pullback
 from .showgrad import capture_reports, showgrad
 

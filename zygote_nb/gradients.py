@@ -41,7 +41,7 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
     If ``f`` returns a tuple, list, dict or namedtuple, ``grad`` is the gradient
     of its first element and ``val`` is the whole output, so that auxiliary
     outputs can ride along (Zygote's ``withgradient``).  ``withgradient(loss, ps)``
-    with a :class:`~zygote_nb.params.Params` gives ``grad`` as :class:`~zygote_nb.params.Grads`.
+    with a :class:`~zygote_nb.params.Params` gives ``grad`` as :class:`~zygote_nb.grads.Grads`.
 
     >>> withgradient(lambda x, y: {"div": x / y, "mul": x * y}, 3.0, 4.0)
     WithGradient(val={'div': 0.75, 'mul': 12.0}, grad=(0.25, -0.1875))
@@ -68,7 +68,7 @@ def gradient(f: Callable, *args: Any) -> tuple:
     anything the output does not depend on, gets ``None``.
 
     With a zero-argument ``f`` and a :class:`~zygote_nb.params.Params`,
-    ``gradient(loss, ps)`` returns :class:`~zygote_nb.params.Grads` keyed by
+    ``gradient(loss, ps)`` returns :class:`~zygote_nb.grads.Grads` keyed by
     the parameter arrays themselves (Zygote's implicit mode).
 
     >>> import zygote_nb.numpy as np

@@ -3,10 +3,10 @@
 The loss reads its parameters from wherever they live. :func:`implicit_pullback`
 turns it into an ordinary function of the parameters — one that runs the loss
 with each parameter's stand-in (an autograd box) put in its places by
-:func:`~zygote_nb.params.substituted` — and hands that to
+:func:`~zygote_nb.substitution.substituted` — and hands that to
 :func:`~zygote_nb.pullback.pullback`. The other operators here are the explicit
 ones applied to that function, with the answer keyed by parameter in a
-:class:`~zygote_nb.params.Grads`.
+:class:`~zygote_nb.grads.Grads`.
 
 >>> import numpy
 >>> import autograd.numpy as np
@@ -18,8 +18,10 @@ ones applied to that function, with the answer keyed by parameter in a
 
 from .gradients import WithGradient, withgradient
 from .jacobians import WithJacobian, withjacobian
-from .params import Grads, IdDict, Params, substituted
+from .grads import Grads
+from .params import IdDict, Params
 from .pullback import pullback
+from .substitution import substituted
 
 __all__ = ["implicit_pullback", "implicit_gradient", "implicit_withgradient", "implicit_jacobian",
            "implicit_withjacobian"]

@@ -57,7 +57,7 @@ def withjacobian(f: Callable, *args: Any, progress: Progress = False, engine: st
            [1., 1., 1.]]),))
 
     ``withjacobian(loss, ps)`` with a :class:`~zygote_nb.params.Params` gives
-    ``grad`` as :class:`~zygote_nb.params.Grads` of Jacobians.
+    ``grad`` as :class:`~zygote_nb.grads.Grads` of Jacobians.
     """
     if len(args) == 1 and isinstance(args[0], Params):
         from .implicit import implicit_withjacobian

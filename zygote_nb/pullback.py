@@ -234,7 +234,7 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     for what counts as differentiable); ``back`` may be called many times.
 
     With a zero-argument ``f`` and a :class:`~zygote_nb.params.Params`,
-    ``back`` returns :class:`~zygote_nb.params.Grads` (Zygote's implicit mode).
+    ``back`` returns :class:`~zygote_nb.grads.Grads` (Zygote's implicit mode).
 
     >>> y, back = pullback(lambda a, b: a * b, 2.0, 3.0)
     >>> y, back(1.0), back(10.0)

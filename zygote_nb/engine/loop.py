@@ -8,12 +8,16 @@ Jacobian or Hessian): rows are then traced by the outer differentiation, and
 they are stacked with traceable NumPy, never written into a preallocated NumPy
 array, so the outer derivative flows through them.
 
->>> import numpy, autograd.numpy as anp
->>> from zygote_nb.pullback import record
->>> jacobian_matrices(record(lambda x: anp.cumsum(x), numpy.ones(3)), 1)
-{0: array([[1., 0., 0.],
-       [1., 1., 0.],
-       [1., 1., 1.]])}
+>>> import numpy
+>>> from zygote_nb.pullback import record, unrecorded
+>>> square = lambda x, y: x ** 2 * y
+>>> jacobian_matrices(record(square, numpy.array([1.0, 2.0]), 3.0), 2)
+{0: array([[ 6.,  0.],
+       [ 0., 12.]]), 1: array([[1.],
+       [4.]])}
+>>> jacobian_matrices(unrecorded(square, numpy.array([1.0, 2.0]), 3.0), 1, mode="forward")[0]
+array([[ 6.,  0.],
+       [ 0., 12.]])
 """
 
 from __future__ import annotations

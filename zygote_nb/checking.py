@@ -22,7 +22,7 @@ from typing import Any, Callable, NamedTuple
 import numpy
 from autograd.tracer import getval
 
-from . import checks, structure
+from . import structure, validation
 from .gradients import objective_cotangent, withgradient
 from .progress import Progress, progress_bar
 
@@ -86,7 +86,7 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     >>> check_gradient(lambda x: np.sum(square(x)), np.array([1.0, 3.0])).passed
     False
     """
-    checks.require_callable("check_gradient", f)
+    validation.require_callable("check_gradient", f)
     value, gradient = withgradient(f, *args) if computed is None else computed
     floor = RESOLUTION * (1 + abs(float(getval(objective_cotangent(value)[0]))))
     flattened = [structure.flatten(arg) for arg in args]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
-from . import checks
+from . import validation
 from .errors import explained_errors
 from .params import Params
 from .pullback import pullback
@@ -50,11 +50,11 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
         from .implicit import implicit_withgradient
 
         return implicit_withgradient(f, args[0])
-    checks.require_callable("withgradient", f)
+    validation.require_callable("withgradient", f)
     with explained_errors():
         value, back = pullback(f, *args)
         objective, cotangent = objective_cotangent(value)
-        checks.require_real_scalar("withgradient", objective,
+        validation.require_real_scalar("withgradient", objective,
                                    "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
         return WithGradient(value, back(cotangent))
 
@@ -81,9 +81,9 @@ def gradient(f: Callable, *args: Any) -> tuple:
         from .implicit import implicit_gradient
 
         return implicit_gradient(f, args[0])
-    checks.require_callable("gradient", f)
+    validation.require_callable("gradient", f)
     with explained_errors():
         value, back = pullback(f, *args)
-        checks.require_real_scalar("gradient", value,
+        validation.require_real_scalar("gradient", value,
                                    "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
         return back(1.0)

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy
 from autograd.tracer import getval, isbox
 
-from . import backend, checks, structure
+from . import backend, structure, validation
 from .engine import engine_for, require_engine
 from .errors import explained_errors
 from .progress import Progress
@@ -40,7 +40,7 @@ SCALAR_HINT = "the Hessian needs a scalar function: use jacobian(f, ...) for an 
 
 def _require_scalar_function(operator_name: str, f: Callable, args: tuple) -> None:
     value, _ = pullback(f, *args)
-    checks.require_real_scalar(operator_name, value, SCALAR_HINT)
+    validation.require_real_scalar(operator_name, value, SCALAR_HINT)
 
 
 def _gradient_function(operator_name: str, f: Callable, args: tuple, position: int) -> Callable:
@@ -49,7 +49,7 @@ def _gradient_function(operator_name: str, f: Callable, args: tuple, position: i
     def gradient_at(point):
         moved = args[:position] + (point,) + args[position + 1:]
         value, back = pullback(f, *moved)
-        checks.require_real_scalar(operator_name, value, SCALAR_HINT)
+        validation.require_real_scalar(operator_name, value, SCALAR_HINT)
         gradient = back(1.0)[position]
         if gradient is None:  # f does not depend on this argument: its second derivatives are zero
             raw = getval(point)
@@ -106,8 +106,8 @@ def hessian_reverse(f: Callable, x: Any, progress: Progress = False, engine: str
 def _second_derivative(operator_name: str, f: Callable, x: Any, mode: str, progress: Progress, engine: str,
                        memory_budget: int | None) -> Any:
     """The Jacobian of ``x ↦ ∇f(x)``, swept in ``mode`` by the engine that applies."""
-    checks.require_callable(operator_name, f)
-    checks.refuse_params(operator_name, (x,))
+    validation.require_callable(operator_name, f)
+    validation.refuse_params(operator_name, (x,))
     require_engine(operator_name, engine)
     (x,) = backend.on_one_library([x])
     with explained_errors():
@@ -131,8 +131,8 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
     >>> [round(h, 2) for h in diaghessian(np.arctan2, 1, 2)]
     [-0.16, 0.16]
     """
-    checks.require_callable("diaghessian", f)
-    checks.refuse_params("diaghessian", args)
+    validation.require_callable("diaghessian", f)
+    validation.refuse_params("diaghessian", args)
     require_engine("diaghessian", engine)
     args = tuple(backend.on_one_library(list(args)))
     with explained_errors():

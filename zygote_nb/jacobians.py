@@ -25,7 +25,7 @@ from typing import Any, Callable, NamedTuple
 import numpy
 from autograd.tracer import getval
 
-from . import checks
+from . import validation
 from .engine import engine_for, require_engine
 from .errors import explained_errors
 from .params import Params
@@ -63,11 +63,11 @@ def withjacobian(f: Callable, *args: Any, progress: Progress = False, engine: st
         from .implicit import implicit_withjacobian
 
         return implicit_withjacobian(f, args[0], progress=progress, engine=engine, memory_budget=memory_budget)
-    checks.require_callable("withjacobian", f)
+    validation.require_callable("withjacobian", f)
     require_engine("withjacobian", engine)
     with explained_errors():
         recording = record(f, *args)
-        checks.require_real_array("jacobian", recording.value)
+        validation.require_real_array("jacobian", recording.value)
         matrices = engine_for(engine, recording).jacobian_matrices(recording, len(args), memory_budget=memory_budget,
                                                                    progress=progress)
         return WithJacobian(recording.value, shaped(matrices, args, int(numpy.size(getval(recording.value)))))
@@ -111,5 +111,5 @@ def jacobian(f: Callable, *args: Any, progress: Progress = False, engine: str = 
     >>> jacobian(lambda a, s: a ** len(s), np.array([1.0, 2.0, 3.0]), "str")[1] is None
     True
     """
-    checks.require_callable("jacobian", f)
+    validation.require_callable("jacobian", f)
     return withjacobian(f, *args, progress=progress, engine=engine, memory_budget=memory_budget).grad

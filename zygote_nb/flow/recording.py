@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 
 from autograd.tracer import isbox
 
-from .. import checks, structure
+from .. import structure, validation
 from ..errors import explained_errors
 from ..gradients import objective_cotangent
 from ..pullback import node_observers, pullback
@@ -297,7 +297,7 @@ def trace_gradient(f: Callable, *args: Any, names: list[str] | None = None,
     >>> round(flow.nodes[2].gradient.norm, 4)
     0.8916
     """
-    checks.require_callable("trace_gradient", f)
+    validation.require_callable("trace_gradient", f)
     flow = GradientFlow(list(names) if names is not None else argument_names(f, len(args)), output_name)
     flow._argument_trees = [structure.flatten(argument)[1] for argument in args]
     output_boxes = []
@@ -312,7 +312,7 @@ def trace_gradient(f: Callable, *args: Any, names: list[str] | None = None,
         with _observing(flow):
             value, back = pullback(recorded_call, *args)
         objective, cotangent = objective_cotangent(value)
-        checks.require_real_scalar("trace_gradient", objective,
+        validation.require_real_scalar("trace_gradient", objective,
                                    "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
     flow._finish_forward(value, output_boxes[0], back, cotangent)
     flow.replay()

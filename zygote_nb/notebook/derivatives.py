@@ -24,7 +24,7 @@ from IPython.core.error import UsageError
 
 import zygote_nb.numpy as traceable_numpy
 
-from .. import structure
+from .. import structure, validation
 from ..checking import check_gradient
 from ..flow import trace_gradient
 from ..gradients import objective_cotangent, withgradient
@@ -41,14 +41,7 @@ def output_problem(output: Any, scalar: bool) -> str | None:
     >>> output_problem(numpy.ones(3), scalar=False) is None
     True
     """
-    raw = getval(output)
-    if not structure.is_differentiable(raw):
-        return f"is a {type(raw).__name__}, not a number" + ("" if scalar else " or an array: np.stack the outputs")
-    if numpy.iscomplexobj(raw):
-        return "is complex: differentiate np.real(...), np.imag(...) or np.abs(...) of it"
-    if scalar and numpy.ndim(raw):
-        return f"is an array of shape {numpy.shape(raw)}: use %%jacobian for an array output, or reduce it (np.sum)"
-    return None
+    return validation.output_problem(output, scalar, "use %%jacobian for an array output, or reduce it (np.sum)")
 
 
 def output_check(magic: str) -> Callable[[Any, str], None]:

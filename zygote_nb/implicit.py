@@ -16,10 +16,15 @@ ones applied to that function, with the answer keyed by parameter in a
 (9.0, array([6.]))
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 from .gradients import WithGradient, withgradient
 from .jacobians import WithJacobian, withjacobian
 from .grads import Grads
 from .params import IdDict, Params
+from .progress import Progress
 from .pullback import pullback
 from .substitution import substituted
 
@@ -27,7 +32,7 @@ __all__ = ["implicit_pullback", "implicit_gradient", "implicit_withgradient", "i
            "implicit_withjacobian"]
 
 
-def _as_explicit(loss, params):
+def _as_explicit(loss: Callable, params: Params) -> tuple[Params, Callable]:
     """``loss`` as a function of the parameters: called with one stand-in per parameter, in order."""
     if not isinstance(params, Params):
         raise TypeError(f"implicit differentiation needs a Params, got {type(params).__name__}: "
@@ -37,7 +42,7 @@ def _as_explicit(loss, params):
                         "e.g. gradient(lambda: np.sum(w**2), Params([w]))")
     params = Params(params)
 
-    def loss_of_parameters(*stand_ins):
+    def loss_of_parameters(*stand_ins: Any) -> Any:
         with substituted(loss, params, stand_ins) as found:
             if len(params) and not any(found):
                 raise ValueError(
@@ -49,11 +54,11 @@ def _as_explicit(loss, params):
     return params, loss_of_parameters
 
 
-def _grads(params, gradients):
+def _grads(params: Params, gradients: tuple) -> Grads:
     return Grads(params, IdDict(zip(params, gradients)))
 
 
-def implicit_pullback(loss, params):
+def implicit_pullback(loss: Callable, params: Params) -> tuple[Any, Callable]:
     """``(value, back)`` for a zero-argument ``loss``; ``back(cotangent)`` returns :class:`Grads`.
 
     A parameter the loss does not read — or that cannot be found from it —
@@ -66,7 +71,7 @@ def implicit_pullback(loss, params):
     return value, lambda cotangent: _grads(params, back(cotangent))
 
 
-def implicit_withgradient(loss, params):
+def implicit_withgradient(loss: Callable, params: Params) -> WithGradient:
     """``(val, grad)`` with ``grad`` a :class:`Grads`: Zygote's ``withgradient(loss, ::Params)``.
 
     >>> import numpy
@@ -81,12 +86,13 @@ def implicit_withgradient(loss, params):
     return WithGradient(value, _grads(params, gradients))
 
 
-def implicit_gradient(loss, params):
+def implicit_gradient(loss: Callable, params: Params) -> Grads:
     """:class:`Grads` of the real scalar ``loss()``: Zygote's ``gradient(loss, ::Params)``."""
     return implicit_withgradient(loss, params).grad
 
 
-def implicit_withjacobian(loss, params, progress=False, engine="batched", memory_budget=None):
+def implicit_withjacobian(loss: Callable, params: Params, progress: Progress = False, engine: str = "batched",
+                          memory_budget: int | None = None) -> WithJacobian:
     """``(val, grad)`` with ``grad`` a :class:`Grads` of Jacobians, ``J[k, i] = ∂y.ravel()[k] / ∂p.ravel()[i]``.
 
     >>> import numpy
@@ -105,6 +111,7 @@ def implicit_withjacobian(loss, params, progress=False, engine="batched", memory
     return WithJacobian(value, _grads(params, jacobians))
 
 
-def implicit_jacobian(loss, params, progress=False, engine="batched", memory_budget=None):
+def implicit_jacobian(loss: Callable, params: Params, progress: Progress = False, engine: str = "batched",
+                      memory_budget: int | None = None) -> Grads:
     """:class:`Grads` of Jacobians of ``loss()``: Zygote's ``jacobian(loss, ::Params)``."""
     return implicit_withjacobian(loss, params, progress=progress, engine=engine, memory_budget=memory_budget).grad

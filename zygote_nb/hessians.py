@@ -122,7 +122,8 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
     """The diagonal of the Hessian for each argument, in the argument's shape.
 
     ``h[i] = ∂²y/∂x[i]²`` for each number or array argument ``x``; other
-    arguments give ``None``.  ``y = f(*args)`` must be a real number.
+    arguments give ``None``.  ``y = f(*args)`` must be a real number.  Like
+    :func:`hessian`, it takes arrays, not a :class:`~zygote_nb.params.Params`.
 
     >>> import zygote_nb.numpy as np
     >>> diaghessian(lambda x: np.sum(x**3), np.array([[1, 2], [3, 4]]))[0]

@@ -35,7 +35,8 @@ from .. import checks, structure
 from ..errors import explained_errors
 from ..gradients import objective_cotangent
 from ..pullback import node_observers, pullback
-from .origin import Origin, offending_entries, problem_name
+from .explanation import explain_origins
+from .origin import Origin, counted, offending_entries, problem_name
 from .reports import capture_reports, display_name, hook_transform, showgrad_label
 from .source import SourceLocation, caller_location
 from .statistics import Summary, is_finite, summarize
@@ -136,6 +137,7 @@ class GradientFlow:
         self.reports = list(reports)
         self._attach_reports()
         self._record_input_gradients(gradients)
+        explain_origins(self)
         return gradients
 
     def summary(self) -> str:
@@ -145,7 +147,7 @@ class GradientFlow:
         return flow_summary(self)
 
     def __repr__(self) -> str:
-        return (f"<GradientFlow: {len(self.operations)} operations, inputs "
+        return (f"<GradientFlow: {counted(len(self.operations), 'operation')}, inputs "
                 f"{', '.join(node.name for node in self.inputs) or 'none'}>")
 
     # Recording, called by trace_gradient and by the recorded nodes.

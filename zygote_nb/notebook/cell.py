@@ -37,7 +37,6 @@ import io
 import itertools
 import linecache
 import sys
-import re
 import traceback
 import types
 from contextlib import contextmanager
@@ -64,14 +63,19 @@ _MISSING = object()
 _magic_cell_names: dict[str, str] = {}
 
 
+def _cell_numbers_by_filename() -> dict:
+    """IPython's record of the cells it compiled, filename → execution count, oldest first."""
+    shell = get_ipython()
+    # CachingCompiler keeps it for its own tracebacks ("Cell In[5], line 3"); a front end without one has none.
+    return getattr(getattr(shell, "compile", None), "_filename_map", {}) if shell is not None else {}
+
+
 def ipython_cell_name(filename: str) -> str | None:
     """``In [5]`` for a cell that IPython or one of the magics compiled, ``None`` for any other file."""
     if filename in _magic_cell_names:
         return _magic_cell_names[filename]
-    shell = get_ipython()
-    named = shell.compile.format_code_name(filename) if shell is not None else None
-    number = re.search(r"\d+", named[1]) if named else None
-    return f"In [{number.group()}]" if number else None
+    number = _cell_numbers_by_filename().get(filename)
+    return f"In [{number}]" if number is not None else None
 
 
 frames.cell_namers.append(ipython_cell_name)
@@ -102,9 +106,9 @@ def parse_cell(source: str, header: str = "%%cell") -> ParsedCell:
     IPython.core.error.UsageError: the cell must end with an expression, the output to differentiate (its last statement is an assignment)
     """
     filename = f"<{header.split()[0]} cell {next(_cell_numbers)}>"
-    shell = get_ipython()
-    if shell is not None:
-        _magic_cell_names[filename] = f"In [{shell.execution_count}]"
+    running = next(reversed(_cell_numbers_by_filename().values()), None)  # the cell that called the magic
+    if running is not None:
+        _magic_cell_names[filename] = f"In [{running}]"
     lines = [header + "\n"] + source.splitlines(keepends=True)
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
     numbered_source = "\n" + source  # line 1 is the magic line, as in the notebook

@@ -270,6 +270,6 @@ def test_text_summary_names_the_origin_the_inputs_and_every_operation():
 
 
 def test_cell_filenames_read_as_cell_lines():
-    assert SourceLocation("<%%gradient cell 4>", 3, "y = x * 2").place() == "cell line 3"
+    assert SourceLocation("<%%gradient cell 0>", 3, "y = x * 2").place() == "cell line 3"  # no number known
     assert SourceLocation("/tmp/ipykernel_12/345.py", 2, "").place() == "cell line 2"
     assert str(SourceLocation("/home/me/model.py", 12, "return w @ x")) == "model.py:12: return w @ x"

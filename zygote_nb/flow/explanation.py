@@ -85,8 +85,9 @@ def explain(flow, origin: Origin) -> str | None:
 
 def _story(flow, origin: Origin, recorded, argnum: int, broken: numpy.ndarray, derivative) -> str:
     index = tuple(int(i) for i in numpy.argwhere(broken)[0])
-    entry = offending_entries(numpy.where(broken, numpy.nan, 0.0), [(_argument_label(flow, recorded, argnum),
-                                                                       recorded.args[argnum])])[0]
+    call = _source_call(origin, recorded, argnum)
+    label = call.argument if call else _argument_label(flow, recorded, argnum)
+    entry = offending_entries(numpy.where(broken, numpy.nan, 0.0), [(label, recorded.args[argnum])])[0]
     where_entry = entry.split(" ", 1)[1]  # "at index 1 where x == 0"
     local = _number(derivative[index])
     mask = _mask_downstream(flow, origin.node)
@@ -95,7 +96,6 @@ def _story(flow, origin: Origin, recorded, argnum: int, broken: numpy.ndarray, d
         return (f"The gradient that reaches {origin.operation} is 0 {where_entry}, but {product}. "
                 f"Keep the input of {origin.operation} away from that value.")
     mask_node = flow.nodes[mask]
-    call = _source_call(origin, recorded, argnum)
     condition = _mask_source(mask_node)
     branch = f"`{call.text}`" if call else f"the {origin.operation}"
     masker = f"`{condition.function}({condition.condition}, …)`" if condition else mask_node.name

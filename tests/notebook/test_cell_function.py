@@ -31,8 +31,11 @@ def test_last_expression_is_the_output_and_lines_count_the_magic_line():
     assert linecache.getline(parsed.filename, 1) == "%%gradient x\n"
 
 
-@pytest.mark.parametrize("source, words", [("y = 2 * x", "assignment"), ("", "empty"),
-                                           ("for i in range(2):\n    pass", "for")])
+@pytest.mark.parametrize("source, words", [("y = 2 * x", "is an assignment"), ("", "empty"),
+                                           ("for i in range(2):\n    pass", "is a for loop"),
+                                           ("if x:\n    pass", "is an if statement"),
+                                           ("import math", "is an import"),
+                                           ("def f():\n    pass", "is a function definition")])
 def test_cell_without_an_output_is_a_usage_error(source, words):
     with pytest.raises(UsageError, match=words):
         parse_cell(source)

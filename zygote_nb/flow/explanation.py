@@ -70,14 +70,12 @@ def explain(flow, origin: Origin) -> str | None:
     if arriving is None:
         return None
     for argnum in recorded.argnums:
+        if numpy.shape(recorded.args[argnum]) != arriving.shape:
+            continue  # only an entry-by-entry operation has a derivative per entry to blame
         derivative = as_host_array(_quietly(_local_derivative, recorded, argnum))
-        if derivative is None or derivative.shape != numpy.shape(recorded.args[argnum]):
+        if derivative is None or derivative.shape != arriving.shape:
             continue
-        try:
-            arriving_here = numpy.broadcast_to(arriving, derivative.shape)
-        except ValueError:
-            continue
-        broken = (arriving_here == 0) & ~numpy.isfinite(derivative)
+        broken = (arriving == 0) & ~numpy.isfinite(derivative)
         if broken.any():
             return _story(flow, origin, recorded, argnum, broken, derivative)
     return None

@@ -135,10 +135,20 @@ def parse_cell(source: str, header: str = "%%cell") -> ParsedCell:
                       " ".join(output_source.split()), filename)
 
 
+_STATEMENTS = {
+    "Assign": "an assignment", "AugAssign": "an assignment", "AnnAssign": "an assignment",
+    "If": "an if statement", "For": "a for loop", "AsyncFor": "a for loop", "While": "a while loop",
+    "With": "a with block", "AsyncWith": "a with block", "Try": "a try statement", "TryStar": "a try statement",
+    "FunctionDef": "a function definition", "AsyncFunctionDef": "a function definition",
+    "ClassDef": "a class definition", "Import": "an import", "ImportFrom": "an import",
+    "Assert": "an assert statement", "Match": "a match statement",
+}
+
+
 def _describe(statement: ast.stmt) -> str:
-    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        return "an assignment"
-    return f"a {type(statement).__name__.lower()} statement"
+    """``an if statement``, ``a for loop``: a statement in words, with its article."""
+    name = type(statement).__name__
+    return _STATEMENTS.get(name, f"a {name.lower()} statement")
 
 
 def traceable_counterpart(value: Any) -> Any:

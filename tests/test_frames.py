@@ -10,7 +10,6 @@ import colorsys
 import functools
 import json
 import os
-import warnings
 
 import executing
 import numpy

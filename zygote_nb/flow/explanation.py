@@ -51,15 +51,17 @@ _OPERATORS = {"divide": ast.Div, "true_divide": ast.Div, "power": ast.Pow, "mult
 
 
 def explain_origins(flow) -> None:
-    """Give the flow's forward and backward origins their :attr:`~Origin.explanation` (``None`` where none fits)."""
-    flow.forward_origin = _explained(flow, flow.forward_origin)
-    flow.backward_origin = _explained(flow, flow.backward_origin)
+    """Give the flow's forward and backward origins their :attr:`~Origin.explanation` (``None`` where none fits).
 
-
-def _explained(flow, origin: Origin | None) -> Origin | None:
-    if origin is None:
-        return None
-    return dataclasses.replace(origin, explanation=explain(flow, origin))
+    Both origins are often the same operation; its story is worked out once.
+    """
+    stories: dict[int, str | None] = {}
+    for pass_origin in ("forward_origin", "backward_origin"):
+        origin = getattr(flow, pass_origin)
+        if origin is not None:
+            if origin.node not in stories:
+                stories[origin.node] = explain(flow, origin)
+            setattr(flow, pass_origin, dataclasses.replace(origin, explanation=stories[origin.node]))
 
 
 def explain(flow, origin: Origin) -> str | None:
@@ -96,12 +98,16 @@ def _story(flow, origin: Origin, recorded, argnum: int, broken: numpy.ndarray, d
     mask_node = flow.nodes[mask]
     condition = _mask_source(mask_node)
     branch = f"`{call.text}`" if call else f"the {origin.operation}"
-    masker = f"`{condition.function}({condition.condition}, …)`" if condition else mask_node.name
-    if call and condition:
-        rewrite = f"`{call.rewritten(condition.function, condition.condition)}`"
+    if condition is None:
+        masker, where = mask_node.name, "np.where"
     else:
-        masked = call.rewritten("np.where", "keep") if call else f"{origin.operation}(np.where(keep, …, {SAFE_VALUE}))"
-        rewrite = f"`{masked}`, where keep marks the entries {mask_node.name} keeps"
+        masker = f"`{condition.function}({condition.condition or ''}, …)`".replace("(, …)", "(…)")
+        where = condition.function.rsplit(".", 1)[0] + ".where" if "." in condition.function else "where"
+    if call and condition and condition.condition:
+        rewrite = f"`{call.rewritten(where, condition.condition)}`"
+    else:
+        masked = call.rewritten(where, "keep") if call else f"{origin.operation}({where}(keep, …, {SAFE_VALUE}))"
+        rewrite = f"`{masked}`, where keep marks the entries {masker} keeps"
     keep = _recorded_condition(flow, mask, recorded.args[argnum]) if mask_node.name == "where" else None
     checked = _check(flow, recorded, argnum, keep if keep is not None else ~broken)
     return (f"{branch} is in the branch that {masker} discards {where_entry}, yet the gradient is NaN there: "
@@ -218,8 +224,10 @@ class _Call:
 
 @dataclasses.dataclass(frozen=True)
 class _Condition:
+    """The masking call's function as written (``np.where``) and, for a ``where``, its condition."""
+
     function: str
-    condition: str
+    condition: str | None
 
 
 def _parsed(code: str) -> ast.AST | None:
@@ -254,14 +262,16 @@ def _source_call(origin: Origin, recorded, argnum: int) -> _Call | None:
 
 
 def _mask_source(mask_node) -> _Condition | None:
-    """``np.where`` and its condition ``x > 0`` as written on the mask's line."""
+    """The masking call as written on the mask's line (``np.where``), with its condition if it is a ``where``."""
     tree = _parsed(mask_node.location.code) if mask_node.location else None
     if tree is None:
         return None
     code = mask_node.location.code.strip()
     for found in ast.walk(tree):
-        if isinstance(found, ast.Call) and _called_name(found.func) == "where" and found.args:
-            return _Condition(ast.get_source_segment(code, found.func), ast.get_source_segment(code, found.args[0]))
+        name = _called_name(found.func) if isinstance(found, ast.Call) else None
+        if name in MASKS:
+            condition = ast.get_source_segment(code, found.args[0]) if name == "where" and found.args else None
+            return _Condition(ast.get_source_segment(code, found.func), condition)
     return None
 
 

@@ -102,6 +102,7 @@ def test_flow_summary_carries_the_sentence_and_the_division_rewrite():
     assert f"! first NaN in the backward pass at test_origin_text.py:{line} in reciprocal_where, divide" in text
     assert "`1.0 / np.where(x != 0, x, 1.0)` (checked: with it every gradient is finite)" in text
     assert text.count("`1.0 / x` is in the branch") == 1  # forward and backward origins: told once
+    assert flow.backward_origin.describe() in repr(flow) and flow.forward_origin.describe() in repr(flow)
     (fixed,) = gradient(reciprocal_where_rewritten, numpy.array([2.0, 0.0]))
     assert fixed.tolist() == [-0.25, 0.0]  # d/dx 1/x = -1/x², hand-derived; 0 where masked
 

@@ -147,8 +147,9 @@ class GradientFlow:
         return flow_summary(self)
 
     def __repr__(self) -> str:
+        origins = "".join(f"; {origin.describe()}" for origin in (self.forward_origin, self.backward_origin) if origin)
         return (f"<GradientFlow: {counted(len(self.operations), 'operation')}, inputs "
-                f"{', '.join(node.name for node in self.inputs) or 'none'}>")
+                f"{', '.join(node.name for node in self.inputs) or 'none'}{origins}>")
 
     # Recording, called by trace_gradient and by the recorded nodes.
 

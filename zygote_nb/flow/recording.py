@@ -40,6 +40,7 @@ from .origin import Origin, counted, offending_entries, problem_name
 from .reports import capture_reports, display_name, hook_transform, showgrad_label
 from .source import SourceLocation, caller_location
 from .statistics import Summary, is_finite, summarize
+from .warning_lines import warnings_at_user_lines
 
 
 @dataclass(eq=False)
@@ -311,14 +312,14 @@ def trace_gradient(f: Callable, *args: Any, names: list[str] | None = None,
         output_boxes.append(objective_cotangent(output)[0])
         return output
 
-    with explained_errors():
+    with explained_errors(), warnings_at_user_lines():
         with _observing(flow):
             value, back = pullback(recorded_call, *args)
         objective, cotangent = objective_cotangent(value)
         checks.require_real_scalar("trace_gradient", objective,
                                    "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
-    flow._finish_forward(value, output_boxes[0], back, cotangent)
-    flow.replay()
+        flow._finish_forward(value, output_boxes[0], back, cotangent)
+        flow.replay()
     return flow
 
 

@@ -52,8 +52,8 @@ import zygote_nb.numpy as traceable_numpy
 
 from .. import structure
 from .. import frames
+from ..flow.warning_lines import warnings_at_user_lines
 from ..frames import is_user_frame
-from .cell_warnings import warnings_at_user_lines
 
 _cell_numbers = itertools.count(1)
 
@@ -300,7 +300,7 @@ def cell_function(source: str, input_names: list, namespace: dict, header: str =
     parsed = parse_cell(source, header)
     function = CellFunction(parsed, input_names, namespace, check_output)
     try:
-        with warnings_at_user_lines(parsed.filename):
+        with warnings_at_user_lines(fallback=(parsed.filename, 1)):
             yield function
     except BaseException as error:
         function.restore()

@@ -1,4 +1,4 @@
-"""A cell's warnings, each shown once at the user's line that caused it, the backward pass included.
+"""Warnings shown once each at the user's line that caused them, the backward pass included.
 
 NumPy warns from inside autograd's wrappers, so a plain warning points at
 ``autograd/tracer.py``. In the forward pass the user's line is on the call
@@ -7,16 +7,19 @@ rules run from the pullback, long after the line returned). So every operation
 recorded while the block runs remembers its user line, and its derivative rule
 runs "at" that line: a warning raised there is shown at the line of the
 operation whose derivative raised it, marked ``(in the backward pass)``.
+:func:`~zygote_nb.flow.trace_gradient` and the magics' cells run inside such a block.
 
 >>> import numpy
->>> from zygote_nb.notebook.cell import cell_function
+>>> import zygote_nb.numpy as np
 >>> from zygote_nb.gradients import gradient
+>>> def root(x):
+...     return np.sum(np.sqrt(x))
 >>> with warnings.catch_warnings(record=True) as caught:
 ...     warnings.simplefilter("always")
-...     with cell_function("y = x * 2\\nnp.sqrt(y)", ["x"], {"np": numpy, "x": 0.0}) as cell:
-...         _ = gradient(cell, *cell.inputs)
+...     with warnings_at_user_lines():
+...         _ = gradient(root, numpy.array([0.0, 1.0]))
 >>> [(str(warning.message), warning.lineno) for warning in caught]
-[('divide by zero encountered in scalar power (in the backward pass)', 3)]
+[('divide by zero encountered in power (in the backward pass)', 2)]
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from ..frames import is_user_frame, outward
+from ..frames import is_user_file, is_user_frame, outward
 from ..pullback import node_observers
 
 
@@ -69,23 +72,25 @@ class OperationPlaces:
 
 
 @contextmanager
-def warnings_at_user_lines(cell_filename: str) -> Iterator[None]:
+def warnings_at_user_lines(fallback: tuple[str, int] | None = None) -> Iterator[None]:
     """Show each warning raised inside the block once, at the line of user code that caused it.
 
-    A forward-pass warning goes to the innermost user frame called from the
-    block (the cell's line, or a function from an earlier cell); a warning
-    from a derivative rule goes to the line of its operation (see the module
-    docstring), or to the cell's magic line (line 1) where that is unknown.
-    The warning filters apply as usual.
+    A warning that already points at the user's code (``warnings.warn`` in
+    it, or one re-issued by an inner block) stays where it is. Otherwise a
+    forward-pass warning goes to the innermost user frame called from the
+    block (a cell's line, or a function from an earlier cell); a warning from
+    a derivative rule goes to the line of its operation (see the module
+    docstring), else to ``fallback`` (a magic's line), else where it was
+    raised. The warning filters apply as usual.
     """
     outside = list(outward(sys._getframe()))  # kept alive, so that no new frame can take one's id
     places = OperationPlaces({id(frame) for frame in outside})
     caught: dict = {}
 
     def remember(message, category, filename, lineno, file=None, line=None) -> None:
-        place = places.user_place(sys._getframe(1))
+        place = (filename, lineno) if is_user_file(filename) else places.user_place(sys._getframe(1))
         if place is None:
-            place, message = places.current or (cell_filename, 1), f"{message} (in the backward pass)"
+            place, message = places.current or fallback or (filename, lineno), f"{message} (in the backward pass)"
         caught.setdefault((str(message), category, place), None)
 
     node_observers.append(places)

@@ -84,3 +84,14 @@ def test_places_name_the_cell_and_the_function():
     assert describe_place("/src/model.py", 12, "loss") == "model.py:12 in loss"
     assert describe_place("/src/model.py", 3, "<module>") == "model.py:3"
     assert describe_place("<%%gradient cell 99999>", 2, "<module>") == "cell line 2"  # no shell: no number
+
+
+def test_a_jupyter_cell_file_is_named_by_its_number_from_ipythons_own_record(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    compiler = InteractiveShell.instance().compile
+    # ipykernel compiles each cell to a file named by a hash, not by its number.
+    monkeypatch.setattr(compiler, "get_code_name", lambda raw, code, number: f"/tmp/ipykernel_7/{number}0af3.py")
+    filename = compiler.cache("def helper(v):\n    return v\n", 12)
+    assert describe_place(filename, 2, "helper") == "In [12] line 2 in helper"
+    assert describe_place("/tmp/ipykernel_7/unknown.py", 2, "helper") == "cell line 2 in helper"

@@ -26,10 +26,11 @@ from __future__ import annotations
 import os
 import re
 import site
+import sys
 import sysconfig
 import types
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Iterator
 
 import autograd
 import numpy
@@ -85,20 +86,37 @@ def is_cell_filename(filename: str) -> bool:
     return filename.startswith(("<ipython-input", "<%%")) or f"{os.sep}ipykernel_" in filename
 
 
-# The notebook layer names the cells it knows (``In [5]``); the core cannot ask IPython itself.
-cell_namers: list[Callable[[str], str | None]] = []
+# Cells compiled by the magics, by filename: ``In [5]`` (see :func:`name_cell`).
+_named_cells: dict[str, str] = {}
 
 _TERMINAL_CELL = re.compile(r"<ipython-input-(\d+)-")
 
 
+def name_cell(filename: str, name: str) -> None:
+    """Remember that code compiled under ``filename`` is the cell the reader knows as ``name``."""
+    _named_cells[filename] = name
+
+
+def ipython_cell_numbers() -> dict:
+    """IPython's record of the cells it compiled, filename → execution count, oldest first (``{}`` outside IPython).
+
+    IPython's compiler keeps it for its own tracebacks ("Cell In[5], line 3").
+    The running shell's module is looked up, never imported: the core does not depend on IPython.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(getattr(shell, "compile", None), "_filename_map", {})
+
+
 def cell_name(filename: str) -> str | None:
     """``In [5]`` for a cell whose number is known, ``None`` otherwise."""
-    for namer in cell_namers:
-        name = namer(filename)
-        if name is not None:
-            return name
-    numbered = _TERMINAL_CELL.match(filename)
-    return f"In [{numbered.group(1)}]" if numbered else None
+    if filename in _named_cells:
+        return _named_cells[filename]
+    number = ipython_cell_numbers().get(filename)
+    if number is None:
+        numbered = _TERMINAL_CELL.match(filename)
+        number = numbered.group(1) if numbered else None
+    return f"In [{number}]" if number is not None else None
 
 
 def describe_place(filename: str, line: int, function: str = "") -> str:

@@ -45,7 +45,6 @@ from typing import Any, Callable, Iterator
 
 import numpy
 from autograd.tracer import getval, isbox
-from IPython import get_ipython
 from IPython.core.error import UsageError
 
 import zygote_nb.numpy as traceable_numpy
@@ -58,27 +57,6 @@ from ..frames import is_user_frame
 _cell_numbers = itertools.count(1)
 
 _MISSING = object()
-
-# The magics' own cells, by filename: ``In [5]`` while a shell runs them.
-_magic_cell_names: dict[str, str] = {}
-
-
-def _cell_numbers_by_filename() -> dict:
-    """IPython's record of the cells it compiled, filename → execution count, oldest first."""
-    shell = get_ipython()
-    # CachingCompiler keeps it for its own tracebacks ("Cell In[5], line 3"); a front end without one has none.
-    return getattr(getattr(shell, "compile", None), "_filename_map", {}) if shell is not None else {}
-
-
-def ipython_cell_name(filename: str) -> str | None:
-    """``In [5]`` for a cell that IPython or one of the magics compiled, ``None`` for any other file."""
-    if filename in _magic_cell_names:
-        return _magic_cell_names[filename]
-    number = _cell_numbers_by_filename().get(filename)
-    return f"In [{number}]" if number is not None else None
-
-
-frames.cell_namers.append(ipython_cell_name)
 
 
 @dataclass(frozen=True)
@@ -106,9 +84,9 @@ def parse_cell(source: str, header: str = "%%cell") -> ParsedCell:
     IPython.core.error.UsageError: the cell must end with an expression, the output to differentiate (its last statement is an assignment)
     """
     filename = f"<{header.split()[0]} cell {next(_cell_numbers)}>"
-    running = next(reversed(_cell_numbers_by_filename().values()), None)  # the cell that called the magic
+    running = next(reversed(frames.ipython_cell_numbers().values()), None)  # the cell that called the magic
     if running is not None:
-        _magic_cell_names[filename] = f"In [{running}]"
+        frames.name_cell(filename, f"In [{running}]")
     lines = [header + "\n"] + source.splitlines(keepends=True)
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
     numbered_source = "\n" + source  # line 1 is the magic line, as in the notebook

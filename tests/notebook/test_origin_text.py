@@ -146,3 +146,13 @@ def test_a_terminal_ipython_prints_the_origin_sentence_and_the_story():
         terminal.close(force=True)
     assert "! first NaN in the backward pass at In [4] line 2, sqrt in `y = np.where(z > 0, np.sqrt(z), 0.0)`" in shown
     assert "`np.sqrt(np.where(z > 0, z, 1.0))` (checked: with it every gradient is finite)" in shown
+
+
+def test_the_html_table_carries_the_sentence_with_code_spans(shell):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shell.run_cell("%%gradient z --no-widget -o guarded\nnp.sum(np.where(z > 0, np.sqrt(z), 0.0))",
+                       store_history=False)
+    page = shell.user_ns["guarded"].to_html()
+    assert "<p>first NaN in the backward pass at " in page
+    assert "<code>np.sqrt(np.where(z &gt; 0, z, 1.0))</code> (checked: with it every gradient is finite)" in page

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -84,6 +85,11 @@ def describe_derivative(derivative: Any, kind: str = "gradient") -> str:
 
 def _escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _code_spans(text: str) -> str:
+    """Escaped ``text`` with its `backquoted` spans as code."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", _escape(text))
 
 
 def _statistics_cells(derivative: Any) -> str:
@@ -173,7 +179,7 @@ class GradientResult:
                 rows.append(f"<tr><td><code>{_escape(path)}</code></td>{_statistics_cells(gradient)}{extra}</tr>")
         head = _TABLE_HEAD.format(extra="<th>check error</th>" if check_column else "")
         check = f"<p>{_escape(check_sentence(self.check))}</p>" if check_column else ""
-        origins = "".join(f"<p>{_escape(line)}</p>" for line in self.origin_lines())
+        origins = "".join(f"<p>{_code_spans(line)}</p>" for line in self.origin_lines())
         return (f"<div class=\"zygote-nb-result\"><p>gradient of <code>{_escape(self.output_source)}</code> = "
                 f"{_html_value(self.value)}</p>"
                 f"<table>{head}{''.join(rows)}</table>{origins}{check}</div>")

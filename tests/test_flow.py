@@ -118,7 +118,7 @@ def test_forward_origin_is_the_first_operation_whose_output_turns_non_finite():
     flow = trace_gradient(f, numpy.array([[2.0, 5.0], [0.5, 1.0]]))
     origin = flow.forward_origin
     assert origin.operation == "sqrt" and origin.location.code == "return np.sum(np.sqrt(shifted) * 2.0)"
-    assert origin.entries == ("nan at index (1, 0) where argument 0 == -0.5",)
+    assert origin.entries == ("nan at index (1, 0) where shifted == -0.5",)  # named as on the line
     assert origin.problem == "NaN"
     assert flow.backward_origin.operation == "sqrt"
 

@@ -85,7 +85,7 @@ def explain(flow, origin: Origin) -> str | None:
 
 def _story(flow, origin: Origin, recorded, argnum: int, broken: numpy.ndarray, derivative) -> str:
     index = tuple(int(i) for i in numpy.argwhere(broken)[0])
-    call = _source_call(origin, recorded, argnum)
+    call = source_call(origin.location, origin.operation, argnum)
     label = call.argument if call else _argument_label(flow, recorded, argnum)
     entry = offending_entries(numpy.where(broken, numpy.nan, 0.0), [(label, recorded.args[argnum])])[0]
     where_entry = entry.split(" ", 1)[1]  # "at index 1 where x == 0"
@@ -232,22 +232,26 @@ class _Condition:
 
 def _parsed(code: str) -> ast.AST | None:
     try:
-        return ast.parse(code.strip())
+        return ast.parse(code)
     except SyntaxError:
         return None
 
 
-def _source_call(origin: Origin, recorded, argnum: int) -> _Call | None:
-    """``np.sqrt(x)`` (or ``1.0 / x``) as written on the origin's line, split around argument ``argnum``."""
-    code = origin.location.code if origin.location else ""
+def source_call(location, operation: str, argnum: int) -> _Call | None:
+    """``np.sqrt(x)`` (or ``1.0 / x``) as written on ``location``'s line, split around argument ``argnum``.
+
+    >>> from zygote_nb.flow.source import SourceLocation
+    >>> source_call(SourceLocation("model.py", 3, "y = 2 * np.log(a + b)"), "log", 0).argument
+    'a + b'
+    """
+    code = location.code.strip() if location else ""
     tree = _parsed(code)
     if tree is None:
         return None
-    code = code.strip()
     for found in ast.walk(tree):
-        if isinstance(found, ast.Call) and _called_name(found.func) == origin.operation and argnum < len(found.args):
+        if isinstance(found, ast.Call) and _called_name(found.func) == operation and argnum < len(found.args):
             operands = found.args
-        elif isinstance(found, ast.BinOp) and isinstance(found.op, _OPERATORS.get(origin.operation, ())):
+        elif isinstance(found, ast.BinOp) and isinstance(found.op, _OPERATORS.get(operation, ())):
             operands = [found.left, found.right]
         else:
             continue
@@ -263,10 +267,10 @@ def _source_call(origin: Origin, recorded, argnum: int) -> _Call | None:
 
 def _mask_source(mask_node) -> _Condition | None:
     """The masking call as written on the mask's line (``np.where``), with its condition if it is a ``where``."""
-    tree = _parsed(mask_node.location.code) if mask_node.location else None
+    code = mask_node.location.code.strip() if mask_node.location else ""
+    tree = _parsed(code)
     if tree is None:
         return None
-    code = mask_node.location.code.strip()
     for found in ast.walk(tree):
         name = _called_name(found.func) if isinstance(found, ast.Call) else None
         if name in MASKS:

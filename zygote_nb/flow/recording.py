@@ -35,7 +35,7 @@ from .. import checks, structure
 from ..errors import explained_errors
 from ..gradients import objective_cotangent
 from ..pullback import node_observers, pullback
-from .explanation import explain_origins
+from .explanation import explain_origins, source_call
 from .origin import Origin, counted, offending_entries, problem_name
 from .reports import capture_reports, display_name, hook_transform, showgrad_label
 from .source import SourceLocation, caller_location
@@ -208,8 +208,11 @@ class GradientFlow:
         inputs = []
         for argnum, argument in enumerate(recorded.args):
             parent = self._flow_index.get(parent_of_argnum.get(argnum))
-            named = parent is not None and self.nodes[parent].kind == "input"
-            inputs.append((self.nodes[parent].name if named else f"argument {argnum}", argument))
+            if parent is not None and self.nodes[parent].kind == "input":
+                inputs.append((self.nodes[parent].name, argument))
+            elif parent is not None or not isinstance(argument, (int, float)):  # a number's value is in the source
+                call = source_call(node.location, node.name, argnum)
+                inputs.append((call.argument if call else f"argument {argnum}", argument))
         return Origin(direction, node.index, node.name, node.location,
                       problem_name(summarize(result)), offending_entries(result, inputs))
 

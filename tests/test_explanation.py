@@ -97,3 +97,16 @@ def test_replay_after_a_hook_changed_keeps_the_story():
 def test_no_story_where_there_is_no_zero_times_infinity(f):
     flow = traced(f, POINT)
     assert all(origin is None or origin.explanation is None for origin in (flow.forward_origin, flow.backward_origin))
+
+
+def test_a_dict_of_parameters_is_checked_leaf_by_leaf():
+    def loss(params):
+        root = np.where(params["w"] > 0, np.sqrt(params["w"]), 0.0)
+        logarithm = np.where(params["v"] > 0, np.log(params["v"]), 0.0)
+        return np.sum(root) + np.sum(logarithm)
+
+    flow = traced(loss, {"w": POINT, "v": POINT})
+    story = flow.backward_origin.explanation  # the log, the later line, is the first the backward pass meets
+    assert '`np.log(np.where(params["v"] > 0, params["v"], 1.0))`' in story
+    assert "still not finite" in story  # params["w"]'s gradient is NaN whatever is done to the log
+    assert numpy.isnan(flow.gradients[0]["w"][1]) and numpy.isnan(flow.gradients[0]["v"][1])  # record untouched

@@ -13,7 +13,9 @@ operation's own derivative is not finite. When a masking operation (``where``,
 the story names it and gives the rewrite in the user's own source text, then
 checks it: the backward pass runs again with the rewritten operation (its
 derivative taken at the masked input) and the sentence says whether every
-gradient is then finite. Without a mask only the ``0 × inf`` is told.
+gradient is then finite. Without a mask only the ``0 × inf`` is told. (It works on the flow's own record,
+the recorded primitive calls and the pullback that :mod:`~zygote_nb.flow.recording`
+keeps, and leaves that record as it found it.)
 
 >>> import numpy
 >>> import zygote_nb.numpy as np
@@ -38,8 +40,10 @@ from typing import Any
 
 import numpy
 
+from .. import structure
 from ..pullback import pullback
 from .origin import Origin, offending_entries
+from .reports import capture_reports
 from .statistics import as_host_array, is_finite
 
 MASKS = ("where", "select", "piecewise", "clip", "maximum", "minimum", "fmax", "fmin")
@@ -101,7 +105,7 @@ def _story(flow, origin: Origin, recorded, argnum: int, broken: numpy.ndarray, d
     if condition is None:
         masker, where = mask_node.name, "np.where"
     else:
-        masker = f"`{condition.function}({condition.condition or ''}, …)`".replace("(, …)", "(…)")
+        masker = f"`{condition.function}({condition.condition + ', ' if condition.condition else ''}…)`"
         where = condition.function.rsplit(".", 1)[0] + ".where" if "." in condition.function else "where"
     if call and condition and condition.condition:
         rewrite = f"`{call.rewritten(where, condition.condition)}`"
@@ -183,19 +187,17 @@ def _check(flow, recorded, argnum: int, keep: numpy.ndarray) -> str:
 
     def rewritten_vjp(cotangent):
         outgoing = back(cotangent)
-        return tuple(numpy.where(keep, gradient, 0.0) if position == argnum else gradient
+        return tuple(numpy.where(keep, gradient, 0.0) if position == argnum and gradient is not None else gradient
                      for position, gradient in zip(recorded.argnums, outgoing))
 
     gradients = _quietly(_backward_pass_with, flow, recorded, rewritten_vjp)
-    if all(is_finite(gradient) for gradient in gradients):
+    if all(is_finite(leaf) for leaf in structure.flatten(gradients)[0]):
         return "checked: with it every gradient is finite"
     return "checked: with it the gradient is still not finite, so another operation needs the same care"
 
 
 def _backward_pass_with(flow, recorded, vjp) -> tuple:
     """The flow's gradients with one operation's VJP replaced; the flow's own record is left as it was."""
-    from .reports import capture_reports
-
     saved = [(node.gradient, node.gradient_array, node.hooked_gradient, node.reports) for node in flow.nodes]
     origins = flow.forward_origin, flow.backward_origin
     original_vjp, recorded.vjp = recorded.vjp, vjp

@@ -29,7 +29,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from ..frames import is_user_file, is_user_frame, outward
+from ..frames import is_user_file, outward
 from ..pullback import node_observers
 
 
@@ -51,9 +51,11 @@ class OperationPlaces:
 
     def user_place(self, frame) -> tuple[str, int] | None:
         """The first user frame from ``frame`` outwards that the block called, as ``(filename, line)``."""
-        for candidate in outward(frame):
-            if id(candidate) not in self.outside and is_user_frame(candidate):
-                return candidate.f_code.co_filename, candidate.f_lineno
+        while frame is not None:  # a plain loop: this runs for every recorded operation
+            filename = frame.f_code.co_filename
+            if id(frame) not in self.outside and is_user_file(filename):
+                return filename, frame.f_lineno
+            frame = frame.f_back
         return None
 
     def __call__(self, recorded) -> None:

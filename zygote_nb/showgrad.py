@@ -37,6 +37,7 @@ from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
 from . import backend
+from .frames import user_frame
 from .pullback import current_trace
 
 _captures: list[list] = []
@@ -183,7 +184,7 @@ def showgrad(x: Any, name: str | None = None) -> Any:
     trace = current_trace(x)
     if trace is None:
         return x
-    caller = sys._getframe(1)
+    caller = user_frame(sys._getframe(1)) or sys._getframe(1)  # through a library's helper: the user's call
     label = name if name is not None else argument_label(caller)
     site = _Site(label, caller.f_code.co_filename, caller.f_lineno,
                  x._value if isbox(x) and x._trace == trace.level else None)

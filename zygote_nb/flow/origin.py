@@ -27,7 +27,12 @@ _ENTRIES_SHOWN = 3
 
 @dataclass(frozen=True)
 class Origin:
-    """The first operation of one pass (``"forward"`` or ``"backward"``) to produce NaN or Inf."""
+    """The first operation of one pass (``"forward"`` or ``"backward"``) to produce NaN or Inf.
+
+    ``explanation`` tells why, when a masked-off branch (``np.where``) or a
+    zero gradient times an infinite derivative made it, with the rewrite that
+    avoids it (:mod:`zygote_nb.flow.explanation`); ``None`` otherwise.
+    """
 
     direction: str
     node: int
@@ -35,6 +40,7 @@ class Origin:
     location: SourceLocation | None
     problem: str
     entries: tuple[str, ...]
+    explanation: str | None = None
 
     def describe(self) -> str:
         """One sentence for the banner: what went wrong, where, and at which entries."""
@@ -43,6 +49,32 @@ class Origin:
         call = f"{self.operation} in `{self.location.code}`" if self.location and self.location.code else self.operation
         entries = "; ".join(self.entries) if self.entries else f"became {self.problem}"
         return f"first {self.problem} in the {self.direction} pass{where}, {call}: {produced} {entries}"
+
+
+def origin_lines(origins) -> list[str]:
+    """The text forms' account of the origins: each one's sentence, then its explanation (each said once).
+
+    >>> origin = Origin("backward", 1, "log", None, "Inf", ("inf at index 2 where x == 0",))
+    >>> origin_lines([None, origin])
+    ['first Inf in the backward pass, log: gradient inf at index 2 where x == 0']
+    """
+    lines: list[str] = []
+    for origin in origins:
+        if origin is None:
+            continue
+        lines.append(origin.describe())
+        if origin.explanation and f"  {origin.explanation}" not in lines:
+            lines.append(f"  {origin.explanation}")
+    return lines
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 operation``, ``3 operations``.
+
+    >>> counted(1, "operation"), counted(0, "operation")
+    ('1 operation', '0 operations')
+    """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def problem_name(summary: Summary) -> str:

@@ -35,10 +35,12 @@ from .. import structure, validation
 from ..errors import explained_errors
 from ..gradients import objective_cotangent
 from ..pullback import node_observers, pullback
-from .origin import Origin, offending_entries, problem_name
+from .explanation import explain_origins, source_call
+from .origin import Origin, counted, offending_entries, problem_name
 from .reports import capture_reports, display_name, hook_transform, showgrad_label
 from .source import SourceLocation, caller_location
 from .statistics import Summary, is_finite, summarize
+from .warning_lines import warnings_at_user_lines
 
 
 @dataclass(eq=False)
@@ -136,6 +138,7 @@ class GradientFlow:
         self.reports = list(reports)
         self._attach_reports()
         self._record_input_gradients(gradients)
+        explain_origins(self)
         return gradients
 
     def summary(self) -> str:
@@ -145,8 +148,9 @@ class GradientFlow:
         return flow_summary(self)
 
     def __repr__(self) -> str:
-        return (f"<GradientFlow: {len(self.operations)} operations, inputs "
-                f"{', '.join(node.name for node in self.inputs) or 'none'}>")
+        origins = "".join(f"; {origin.describe()}" for origin in (self.forward_origin, self.backward_origin) if origin)
+        return (f"<GradientFlow: {counted(len(self.operations), 'operation')}, inputs "
+                f"{', '.join(node.name for node in self.inputs) or 'none'}{origins}>")
 
     # Recording, called by trace_gradient and by the recorded nodes.
 
@@ -204,8 +208,11 @@ class GradientFlow:
         inputs = []
         for argnum, argument in enumerate(recorded.args):
             parent = self._flow_index.get(parent_of_argnum.get(argnum))
-            named = parent is not None and self.nodes[parent].kind == "input"
-            inputs.append((self.nodes[parent].name if named else f"argument {argnum}", argument))
+            if parent is not None and self.nodes[parent].kind == "input":
+                inputs.append((self.nodes[parent].name, argument))
+            elif parent is not None or not isinstance(argument, (int, float)):  # a number's value is in the source
+                call = source_call(node.location, node.name, argnum)
+                inputs.append((call.argument if call else f"argument {argnum}", argument))
         return Origin(direction, node.index, node.name, node.location,
                       problem_name(summarize(result)), offending_entries(result, inputs))
 
@@ -308,14 +315,14 @@ def trace_gradient(f: Callable, *args: Any, names: list[str] | None = None,
         output_boxes.append(objective_cotangent(output)[0])
         return output
 
-    with explained_errors():
+    with explained_errors(), warnings_at_user_lines():
         with _observing(flow):
             value, back = pullback(recorded_call, *args)
         objective, cotangent = objective_cotangent(value)
         validation.require_real_scalar("trace_gradient", objective,
                                    "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
-    flow._finish_forward(value, output_boxes[0], back, cotangent)
-    flow.replay()
+        flow._finish_forward(value, output_boxes[0], back, cotangent)
+        flow.replay()
     return flow
 
 

@@ -2,7 +2,8 @@
 
 A primitive is recorded deep inside autograd and NumPy (and often inside
 zygote_nb's own wrappers); the line a reader wants to see is the first frame,
-walking outwards, whose file belongs to none of them.
+walking outwards, that is the user's code by the one rule of
+:mod:`zygote_nb.frames`.
 
 >>> def where_am_i():
 ...     return caller_location()
@@ -14,26 +15,20 @@ walking outwards, whose file belongs to none of them.
 from __future__ import annotations
 
 import linecache
-import os
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 
-import autograd
-import numpy
-
-import zygote_nb
-
-_LIBRARY_FOLDERS = tuple(os.path.dirname(module.__file__) + os.sep for module in (zygote_nb, autograd, numpy))
+from ..frames import describe_place, is_cell_filename, user_frame
 
 
 @dataclass(frozen=True)
 class SourceLocation:
-    """A line of the user's code: its file, its line number and its text."""
+    """A line of the user's code: its file, its line number, its text and the function it is in."""
 
     filename: str
     line: int
     code: str
+    function: str = ""
 
     @property
     def in_cell(self) -> bool:
@@ -41,33 +36,17 @@ class SourceLocation:
         return is_cell_filename(self.filename)
 
     def place(self) -> str:
-        """``cell line 3`` in a notebook, ``model.py:12`` for a file."""
-        if self.in_cell:
-            return f"cell line {self.line}"
-        return f"{os.path.basename(self.filename)}:{self.line}"
+        """``In [5] line 3`` in a notebook (``… in helper`` inside a function), ``model.py:12 in loss`` for a file."""
+        return describe_place(self.filename, self.line, self.function)
 
     def __str__(self) -> str:
         return f"{self.place()}: {self.code}" if self.code else self.place()
 
 
-def is_cell_filename(filename: str) -> bool:
-    """Cells are ``<ipython-input-…>`` (terminal IPython), ``…/ipykernel_<pid>/<hash>.py`` (Jupyter)
-    or ``<%%gradient cell N>`` (a zygote_nb magic, whose line numbers count the magic line)."""
-    return filename.startswith(("<ipython-input", "<%%")) or f"{os.sep}ipykernel_" in filename
-
-
-@lru_cache(maxsize=None)
-def _is_library_file(filename: str) -> bool:
-    return filename.startswith(_LIBRARY_FOLDERS)
-
-
 def caller_location() -> SourceLocation | None:
-    """The innermost frame of the current call stack that is not in zygote_nb, autograd or NumPy."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not _is_library_file(filename):
-            line = frame.f_lineno
-            return SourceLocation(filename, line, linecache.getline(filename, line).strip())
-        frame = frame.f_back
-    return None
+    """The innermost frame of the current call stack that is the user's code (:mod:`zygote_nb.frames`)."""
+    frame = user_frame(sys._getframe(1))
+    if frame is None:
+        return None
+    filename, line = frame.f_code.co_filename, frame.f_lineno
+    return SourceLocation(filename, line, linecache.getline(filename, line).strip(), frame.f_code.co_name)

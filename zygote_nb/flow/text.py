@@ -17,6 +17,7 @@ import numpy
 
 from ..gradients import objective_cotangent
 from .grouping import GROUP_THRESHOLD, gradient_norms
+from .origin import counted, origin_lines
 from .recording import FlowNode, GradientFlow
 
 
@@ -40,11 +41,13 @@ def describe_hook(node: FlowNode) -> str:
 
 
 def flow_summary(flow: GradientFlow) -> str:
-    """Every input and operation (by source line above the grouping threshold), origins and reports first."""
-    lines = [f"gradient flow: {len(flow.operations)} operations, {flow.output_name} = {_value_text(flow)}"]
-    for origin in (flow.forward_origin, flow.backward_origin):
-        if origin is not None:
-            lines.append(f"! {origin.describe()}")
+    """Every input and operation (by source line above the grouping threshold), origins and reports first.
+
+    Each NaN/Inf origin is one ``!`` line, followed by its explanation where
+    it has one (:attr:`~zygote_nb.flow.Origin.explanation`).
+    """
+    lines = [f"gradient flow: {counted(len(flow.operations), 'operation')}, {flow.output_name} = {_value_text(flow)}"]
+    lines.extend(f"! {line}" for line in origin_lines((flow.forward_origin, flow.backward_origin)))
     lines.append("inputs")
     lines.extend(f"  {node_line(node)}" for node in flow.inputs)
     if len(flow.operations) > GROUP_THRESHOLD:

@@ -37,23 +37,22 @@ import io
 import itertools
 import linecache
 import sys
-import sysconfig
 import traceback
 import types
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy
 from autograd.tracer import getval, isbox
 from IPython.core.error import UsageError
 
-import zygote_nb
 import zygote_nb.numpy as traceable_numpy
 
 from .. import structure
+from .. import frames
+from ..flow.warning_lines import warnings_at_user_lines
+from ..frames import is_user_frame
 
 _cell_numbers = itertools.count(1)
 
@@ -85,6 +84,9 @@ def parse_cell(source: str, header: str = "%%cell") -> ParsedCell:
     IPython.core.error.UsageError: the cell must end with an expression, the output to differentiate (its last statement is an assignment)
     """
     filename = f"<{header.split()[0]} cell {next(_cell_numbers)}>"
+    running = next(reversed(frames.ipython_cell_numbers().values()), None)  # the cell that called the magic
+    if running is not None:
+        frames.name_cell(filename, f"In [{running}]")
     lines = [header + "\n"] + source.splitlines(keepends=True)
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
     numbered_source = "\n" + source  # line 1 is the magic line, as in the notebook
@@ -111,10 +113,20 @@ def parse_cell(source: str, header: str = "%%cell") -> ParsedCell:
                       " ".join(output_source.split()), filename)
 
 
+_STATEMENTS = {
+    "Assign": "an assignment", "AugAssign": "an assignment", "AnnAssign": "an assignment",
+    "If": "an if statement", "For": "a for loop", "AsyncFor": "a for loop", "While": "a while loop",
+    "With": "a with block", "AsyncWith": "a with block", "Try": "a try statement", "TryStar": "a try statement",
+    "FunctionDef": "a function definition", "AsyncFunctionDef": "a function definition",
+    "ClassDef": "a class definition", "Import": "an import", "ImportFrom": "an import",
+    "Assert": "an assert statement", "Match": "a match statement",
+}
+
+
 def _describe(statement: ast.stmt) -> str:
-    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        return "an assignment"
-    return f"a {type(statement).__name__.lower()} statement"
+    """``an if statement``, ``a for loop``: a statement in words, with its article."""
+    name = type(statement).__name__
+    return _STATEMENTS.get(name, f"a {name.lower()} statement")
 
 
 def traceable_counterpart(value: Any) -> Any:
@@ -266,7 +278,7 @@ def cell_function(source: str, input_names: list, namespace: dict, header: str =
     parsed = parse_cell(source, header)
     function = CellFunction(parsed, input_names, namespace, check_output)
     try:
-        with warnings_at_user_lines(parsed.filename):
+        with warnings_at_user_lines(fallback=(parsed.filename, 1)):
             yield function
     except BaseException as error:
         function.restore()
@@ -275,73 +287,13 @@ def cell_function(source: str, input_names: list, namespace: dict, header: str =
     function.commit()
 
 
-@contextmanager
-def warnings_at_user_lines(cell_filename: str) -> Iterator[None]:
-    """Show each warning raised inside the block once, at the line of user code that caused it.
-
-    NumPy warns from inside autograd's wrappers, so a plain warning points at
-    ``autograd/tracer.py``. Here it is re-issued, when the block ends, at the
-    innermost user frame called from the block (the cell's line, or a
-    function from an earlier cell); a warning from a derivative rule of the
-    backward pass, where no user code runs, goes to the cell's magic line
-    (line 1), marked as such. The warning filters apply as usual.
-
-    >>> import numpy
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     with cell_function("np.log(x)", ["x"], {"np": numpy, "x": 0.0}) as cell:
-    ...         value = cell(*cell.inputs)
-    >>> [(warning.filename.startswith("<%%cell"), warning.lineno) for warning in caught]
-    [(True, 2)]
-    """
-    outside = list(_frames(sys._getframe()))  # kept alive, so that no new frame can take one's place
-    caught: dict = {}
-
-    def remember(message, category, filename, lineno, file=None, line=None) -> None:
-        user_frame = next((frame for frame in _frames(sys._getframe(1))
-                           if is_user_frame(frame.f_code.co_filename) and frame not in outside), None)
-        if user_frame is None:
-            place, message = (cell_filename, 1), f"{message} (in the backward pass)"
-        else:
-            place = (user_frame.f_code.co_filename, user_frame.f_lineno)
-        caught.setdefault((str(message), category, place), None)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.showwarning = remember
-            yield
-    finally:
-        for message, category, (filename, line) in caught:
-            warnings.warn_explicit(message, category, filename, line)
-
-
-def _frames(frame: types.FrameType | None) -> Iterator[types.FrameType]:
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
-
-
-_LIBRARY_DIRECTORIES = tuple(
-    str(Path(directory).resolve()) for directory in {
-        sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
-        str(Path(zygote_nb.__file__).parent)})
-
-
-def is_user_frame(filename: str) -> bool:
-    """Whether a frame belongs to the user's code: a cell, or a file outside Python, its packages and zygote_nb."""
-    if filename.startswith("<"):
-        return not filename.startswith("<frozen")
-    resolved = str(Path(filename).resolve())
-    return not resolved.startswith(_LIBRARY_DIRECTORIES)
-
-
 def user_frames(error: BaseException) -> types.TracebackType | None:
     """The traceback of ``error`` cut down to the user's frames (for a re-raised error, those of its cause)."""
-    kept = [entry for entry in _traceback_entries(error.__traceback__) if is_user_frame(entry.tb_frame.f_code.co_filename)]
+    kept = [entry for entry in _traceback_entries(error.__traceback__) if is_user_frame(entry.tb_frame)]
     hidden = error.__cause__ or error.__context__
     if not kept and hidden is not None:
         kept = [entry for entry in _traceback_entries(hidden.__traceback__)
-                if is_user_frame(entry.tb_frame.f_code.co_filename)]
+                if is_user_frame(entry.tb_frame)]
     chain = None
     for entry in reversed(kept):
         chain = types.TracebackType(chain, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)

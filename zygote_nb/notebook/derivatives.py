@@ -27,6 +27,7 @@ import zygote_nb.numpy as traceable_numpy
 from .. import structure, validation
 from ..checking import check_gradient
 from ..flow import trace_gradient
+from ..flow.statistics import is_finite
 from ..gradients import objective_cotangent, withgradient
 from ..hessians import hessian, hessian_reverse
 from ..jacobians import withjacobian
@@ -78,6 +79,9 @@ def gradient_of_cell(source: str, input_names: list, namespace: dict, *, check: 
             value, gradients = flow.value, flow.gradients
         else:
             value, gradients = withgradient(cell, *cell.inputs)
+            if not all(is_finite(leaf) for leaf in structure.flatten((value, gradients))[0]):
+                # Only a recording can say where NaN or Inf came from: record this once.
+                flow = trace_gradient(cell, *cell.inputs, names=list(input_names), output_name=cell.output_source)
         report = None
         if check:
             report = check_gradient(cell, *cell.inputs, progress="auto", computed=(value, gradients))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -30,6 +31,7 @@ import numpy
 from .. import structure
 from ..checking import GradientCheck
 from ..flow import GradientFlow, summarize
+from ..flow.origin import origin_lines
 from ..flow.recording import leaf_labels
 
 from . import heatmap
@@ -83,6 +85,11 @@ def describe_derivative(derivative: Any, kind: str = "gradient") -> str:
 
 def _escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _code_spans(text: str) -> str:
+    """Escaped ``text`` with its `backquoted` spans as code."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", _escape(text))
 
 
 def _statistics_cells(derivative: Any) -> str:
@@ -147,9 +154,16 @@ class GradientResult:
                 lines.extend(" " * (width + 4) + line for line in format_value(gradient).splitlines())
         if not self.rows():
             lines.append("  (no input is a number or an array: nothing to differentiate)")
+        lines.extend(f"! {line}" for line in self.origin_lines())
         if self.check is not None:
             lines.append(check_sentence(self.check))
         return "\n".join(lines)
+
+    def origin_lines(self) -> list[str]:
+        """Where NaN or Inf first appeared, and why, when the flow was recorded (see :class:`~zygote_nb.flow.Origin`)."""
+        if self.flow is None:
+            return []
+        return origin_lines((self.flow.forward_origin, self.flow.backward_origin))
 
     def to_html(self) -> str:
         """A table of input, shape, gradient norm, min, max and NaN/Inf counts, with the value and any check."""
@@ -165,9 +179,10 @@ class GradientResult:
                 rows.append(f"<tr><td><code>{_escape(path)}</code></td>{_statistics_cells(gradient)}{extra}</tr>")
         head = _TABLE_HEAD.format(extra="<th>check error</th>" if check_column else "")
         check = f"<p>{_escape(check_sentence(self.check))}</p>" if check_column else ""
+        origins = "".join(f"<p>{_code_spans(line)}</p>" for line in self.origin_lines())
         return (f"<div class=\"zygote-nb-result\"><p>gradient of <code>{_escape(self.output_source)}</code> = "
                 f"{_html_value(self.value)}</p>"
-                f"<table>{head}{''.join(rows)}</table>{check}</div>")
+                f"<table>{head}{''.join(rows)}</table>{origins}{check}</div>")
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -101,18 +101,24 @@ def test_hooks_and_showgrad_inside_keep_working():
         numpy.testing.assert_allclose(got.value, expected.value, rtol=1e-14)
 
 
-def test_peak_memory_is_at_most_half_of_the_plain_gradient():
-    # 30 layers of width 2000; the activations (64 x 2000 floats, 1 MB) dominate, not the 64 x 64 weights.
-    Ws = [RANDOM.standard_normal((64, 64)) / 8 for _ in range(30)]
-    x = RANDOM.standard_normal((64, 2000))
+def peaks_and_gradients(loss, Ws, x):
+    """``loss``'s gradients and tracemalloc peak, plain (``False``) and checkpointed (``True``)."""
     peaks, grads = {}, {}
     for checkpoint in (False, True):
         tracemalloc.start()
         try:
-            grads[checkpoint] = gradient(chain, Ws, x, checkpoint)
+            grads[checkpoint] = gradient(loss, Ws, x, checkpoint)
             peaks[checkpoint] = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
+    return peaks, grads
+
+
+def test_peak_memory_is_at_most_half_of_the_plain_gradient():
+    # 30 layers of width 2000; the activations (64 x 2000 floats, 1 MB) dominate, not the 64 x 64 weights.
+    Ws = [RANDOM.standard_normal((64, 64)) / 8 for _ in range(30)]
+    x = RANDOM.standard_normal((64, 2000))
+    peaks, grads = peaks_and_gradients(chain, Ws, x)
     numpy.testing.assert_array_equal(grads[True][1], grads[False][1])
     for got, expected in zip(grads[True][0], grads[False][0]):
         numpy.testing.assert_array_equal(got, expected)
@@ -185,14 +191,7 @@ def test_a_closure_over_a_loop_index_recomputes_with_that_iterations_value():
 def test_closures_keep_the_memory_property():
     Ws = [RANDOM.standard_normal((64, 64)) / 8 for _ in range(20)]
     x = RANDOM.standard_normal((64, 1000))
-    peaks, grads = {}, {}
-    for checkpoint in (False, True):
-        tracemalloc.start()
-        try:
-            grads[checkpoint] = gradient(closure_chain, Ws, x, checkpoint)
-            peaks[checkpoint] = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    peaks, grads = peaks_and_gradients(closure_chain, Ws, x)
     for got, expected in zip(grads[True][0], grads[False][0]):
         numpy.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
     assert peaks[True] / peaks[False] <= 0.5

@@ -3,12 +3,15 @@
 import sys
 
 import numpy
+import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import zygote_nb.numpy as np
 from zygote_nb import gradient, hessian, hessian_reverse, jacobian
 from zygote_nb.forward import jvp
 from zygote_nb.showgrad import Report, capture_reports, showgrad
+
+from helpers import finite_difference_gradient
 
 
 def test_utilities_page_first_example_reports_the_gradient_of_the_use(capsys):
@@ -118,3 +121,49 @@ def test_labels_in_ipython_cells_including_a_function_from_an_earlier_cell(capsy
     assert "∂(a * 2) = 3.0" in out
     assert "∂(q[0]) = 4.0" in out
     assert shell.user_ns["result"] == (12.0,)
+
+
+def test_a_constant_reports_the_gradient_reaching_its_use():
+    c = 3.0
+    with capture_reports() as reports:
+        assert gradient(lambda a: showgrad(c, name="c") * a, 2.0) == (3.0,)
+    # the gradient reaching this use of c: d/dc (c · a) at a = 2, as Zygote prints
+    assert [(report.label, report.value) for report in reports] == [("c", pytest.approx(2.0))]
+    weights = numpy.array([1.0, -2.0, 0.5])
+    with capture_reports() as reports:
+        gradient(lambda a: np.sum(np.sin(showgrad(weights) * a)), 0.7)
+    numpy.testing.assert_allclose(reports[0].value,
+                                  finite_difference_gradient(lambda w: numpy.sum(numpy.sin(w * 0.7)), weights),
+                                  rtol=1e-8)
+
+
+def test_an_unused_showgrad_reports_once_per_row_with_either_jacobian_engine():
+    def f(x):
+        showgrad(x, name="unused")
+        return showgrad(x, name="used") * 2.0
+
+    x = numpy.array([1.0, 2.0, 3.0])
+    counts = {}
+    for engine in ("loop", "batched"):
+        with capture_reports() as reports:
+            jacobian(f, x, engine=engine)
+        counts[engine] = sorted((report.label, report.value is None) for report in reports)
+    assert counts["batched"] == counts["loop"] == [("unused", True)] * 3 + [("used", False)] * 3
+
+
+def test_labels_in_a_gradient_cell_are_read_from_the_cells_own_source():
+    shell = InteractiveShell.instance()
+    shell.run_cell("%load_ext zygote_nb", store_history=False)
+    shell.run_cell("import numpy as np\nimport zygote_nb as zn\n"
+                   "W = np.array([[1.0, 2.0], [3.0, 4.0]])\nx = np.array([0.5, -1.0])", store_history=False)
+    with capture_reports() as reports:
+        result = shell.run_cell("%%gradient x --no-widget\ny = zn.showgrad(W @ x)\n"
+                                "z = zn.showgrad(\n    np.exp(x))\nnp.sum(y * z)", store_history=False)
+    shell.run_cell("%unload_ext zygote_nb", store_history=False)
+    assert result.error_in_exec is None
+    by_label = {report.label: report.value for report in reports}
+    assert set(by_label) == {"W @ x", "np.exp(x)"}
+    W, x = numpy.array([[1.0, 2.0], [3.0, 4.0]]), numpy.array([0.5, -1.0])
+    # the gradient reaching y is z, the one reaching z is y
+    numpy.testing.assert_allclose(by_label["W @ x"], numpy.exp(x))
+    numpy.testing.assert_allclose(by_label["np.exp(x)"], W @ x)

@@ -12,32 +12,110 @@ through a long chain of such calls (see ``docs/checkpointing.md``).
 >>> gradient(lambda x: checkpointed(lambda y: np.sum(np.sin(y) ** 2), x), 0.5)
 (0.8414709848078965,)
 
-``f`` must be pure (it runs twice) and receive every traced value it uses as an
-argument: closed-over traced values would get no gradient, so they are refused.
+Traced values that ``f`` closes over (a layer's weights) get their gradients,
+as in Zygote: they are found where :func:`~zygote_nb.params.substituted`
+finds a loss's parameters (closure cells, globals, defaults, attributes) and
+become inputs of the recorded call, so the recomputation sees them again.
+
+>>> W = np.array([[1.0, 2.0], [0.5, -1.0]])
+>>> gradient(lambda W: np.sum(checkpointed(lambda h: W @ h, np.ones(2))), W)
+(array([[1., 1.],
+       [1., 1.]]),)
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any, Callable
 
 import autograd.numpy as traced_numpy
 import numpy
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
-from autograd.tracer import getval, isbox
+from autograd.tracer import getval, isbox, trace_stack
 
 from . import backend, structure
 from .forward import jvp
-from .pullback import outside_traces, pullback
+from .substitution import _Substitution, substituted
+from .pullback import outside_traces, pullback, record
+
+
+class _TracedValueSearch(_Substitution):
+    """A walk over what ``f`` can reach that collects autograd boxes instead of replacing anything."""
+
+    def __init__(self) -> None:
+        super().__init__([], [])
+        self.boxes: dict = {}
+
+    def parameter_index(self, value: Any) -> None:
+        if isbox(value):
+            self.boxes.setdefault(id(value), value)
+        return None
+
+
+def _closed_over_traced_values(f: Callable) -> list:
+    search = _TracedValueSearch()
+    search.walk(f)
+    return list(search.boxes.values())
+
+
+def _with_closure_as_now(f: Callable) -> Callable:
+    """A copy of a plain function whose closure cells hold what ``f``'s hold now.
+
+    The backward pass recomputes ``f`` later: by then a loop that made one
+    closure per layer (``lambda h: W @ h`` in ``for W in Ws``) has moved its
+    variable on, and ``f`` itself would read the last layer's ``W``.
+    """
+    if not isinstance(f, types.FunctionType) or not f.__closure__:
+        return f
+    cells = []
+    for cell in f.__closure__:
+        try:
+            cells.append(types.CellType(cell.cell_contents))
+        except ValueError:  # a variable not assigned yet: keep reading the live one
+            cells.append(cell)
+    copy = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, tuple(cells))
+    copy.__kwdefaults__ = f.__kwdefaults__
+    return copy
 
 
 class _Call:
-    """The function and how its arguments are rebuilt from the flat list of leaves the primitive sees."""
+    """``f``, how its arguments are rebuilt from the primitive's flat leaves, and what it closes over.
 
-    def __init__(self, f: Callable, trees: list):
-        self.f, self.trees = f, trees
+    The primitive's leaves are the arguments' leaves followed by the traced
+    values ``f`` closes over; a call puts the latter where ``f`` reads them.
+    """
+
+    def __init__(self, f: Callable, trees: list, captured: list, leaves: list):
+        self.f, self.trees, self.captured = f, trees, captured
+        self.argument_count = len(leaves) - len(captured)
+        # The leaves one level under the innermost trace's boxes: exactly the arguments of
+        # the node recorded for that trace, while outer traces' nodes get further unboxed ones.
+        top = max((leaf._trace for leaf in leaves if isbox(leaf)), default=None)
+        self.own_leaves = [leaf._value if isbox(leaf) and leaf._trace == top else leaf for leaf in leaves]
 
     def __call__(self, *leaves: Any) -> Any:
-        return self.f(*structure.per_argument(self.trees, leaves, lambda tree, its_leaves: tree.rebuild(list(its_leaves))))
+        arguments = structure.per_argument(self.trees, leaves[:self.argument_count],
+                                           lambda tree, its_leaves: tree.rebuild(list(its_leaves)))
+        if not self.captured:
+            return self.f(*arguments)
+        with substituted(self.f, self.captured, leaves[self.argument_count:]) as found:
+            if not all(found):
+                raise RuntimeError("checkpointed(f, ...): a traced value f closed over is no longer where f "
+                                   "reads it when the backward pass recomputes f: pass it as an argument, "
+                                   "e.g. checkpointed(lambda W, h: W @ h, W, h)")
+            return self.f(*arguments)
+
+    def belongs_to_innermost_trace(self, leaves: tuple) -> bool:
+        return all(leaf is own for leaf, own in zip(leaves, self.own_leaves))
+
+    def one_trace_deeper(self, *leaves: Any) -> Any:
+        """``f`` traced once more and that trace dropped: instrumentation inside belongs to it, not to the caller's.
+
+        An outer reverse pass (reverse over reverse) differentiates the
+        innermost one; to it ``hook``, ``showgrad`` and ``eager_update`` are
+        identities, as they are without ``checkpointed``.
+        """
+        return record(self, *leaves).value
 
 
 @primitive
@@ -45,8 +123,9 @@ def _checkpointed_call(call, *leaves):
     with outside_traces():
         output = call(*leaves)
     if isbox(output):
-        raise TypeError("checkpointed(f, ...): f uses a traced value it does not receive as an argument, "
-                        "which would get no gradient: pass it in, e.g. checkpointed(lambda W, h: W @ h, W, h)")
+        raise TypeError("checkpointed(f, ...): f reaches a traced value that is neither an argument nor found "
+                        "in its closure, globals, defaults or attributes (up to 6 levels deep): pass it in, "
+                        "e.g. checkpointed(lambda W, h: W @ h, W, h)")
     if not structure.is_differentiable(output):
         raise TypeError(f"checkpointed(f, ...) needs f to return a number or an array, got "
                         f"{type(output).__name__}: return one array (np.concatenate the parts)")
@@ -57,7 +136,8 @@ def _recomputed_cotangents(argnums, ans, args, kwargs):
     call, leaves = args[0], args[1:]
 
     def vjp(cotangent):
-        _, back = pullback(call, *leaves)
+        recompute = call if call.belongs_to_innermost_trace(leaves) else call.one_trace_deeper
+        _, back = pullback(recompute, *leaves)
         gradients = back(cotangent)
         # pullback hands complex arguments the conjugate gradient (Zygote's convention); the
         # trace around this call expects autograd's, so undo it.
@@ -91,9 +171,12 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     """Return ``f(*xs)`` without keeping ``f``'s intermediates; the backward pass recomputes them.
 
     ``xs`` may be numbers, arrays, or tuples, lists and dicts of them (a
-    layer's parameters); ``f`` must return a number or an array, be pure, and
-    take every traced value it uses as an argument.  Hooks, ``showgrad`` and
-    ``eager_update`` inside ``f`` act in the recomputed backward pass.
+    layer's parameters); ``f`` must return a number or an array and be pure.
+    Traced values ``f`` closes over get their gradients too; ``f``'s closure
+    cells are read when ``checkpointed`` is called, so a closure made in a
+    loop recomputes with that iteration's values.  Hooks, ``showgrad`` and
+    ``eager_update`` inside ``f`` act in the recomputed backward pass, once,
+    as they would without ``checkpointed``.
 
     >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
@@ -107,5 +190,9 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
         raise TypeError(f"checkpointed(f, *xs) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. checkpointed(lambda W, h: np.tanh(W @ h), W, h)")
     leaves, trees = structure.flatten_arguments(xs)
-    leaves = backend.on_one_library(leaves)
-    return _checkpointed_call(_Call(f, trees), *leaves)
+    captured = []
+    if trace_stack.top >= 0:  # a differentiation is running: f may close over its traced values
+        f = _with_closure_as_now(f)
+        captured = _closed_over_traced_values(f)
+    leaves = backend.on_one_library(leaves + captured)
+    return _checkpointed_call(_Call(f, trees, captured, leaves), *leaves)

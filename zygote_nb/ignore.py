@@ -2,7 +2,8 @@
 
 As a function it returns its argument cut off from differentiation (JAX's
 ``stop_gradient``, PyTorch's ``detach``); as a context manager every value
-computed inside the block is cut off.
+the block produces is cut off: what its operations compute, and what its
+assignments bind to a name (``t = x`` inside the block makes ``t`` a constant).
 
 >>> import zygote_nb as zn
 >>> zn.gradient(lambda x: x * ignore_derivatives(x), 3.0)
@@ -10,38 +11,112 @@ computed inside the block is cut off.
 >>> def f(x):
 ...     with ignore_derivatives():
 ...         scale = x * 10
-...     return scale * x
+...         same = x
+...     return scale * x + same * x
 >>> zn.gradient(f, 3.0)
-(30.0,)
+(33.0,)
 """
 
 from __future__ import annotations
 
+import ctypes
+import sys
+import threading
+import types
 from typing import Any
 
 import autograd.tracer
-from autograd.tracer import getval
+from autograd.tracer import getval, isbox, trace_stack
 
 from . import structure
 
 _NOTHING = object()
 
 
+class _OpenBlocks(threading.local):
+    """The ignore blocks this thread is inside, innermost last, and the deepest trace level they cut."""
+
+    def __init__(self) -> None:
+        self.entries: list = []
+        self.cut_level = -1  # autograd numbers traces from 0: -1 cuts none
+
+
+_open_blocks = _OpenBlocks()
+_installing = threading.Lock()
+_plain_new_box = None
+
+
+def _new_box_unless_ignored(value: Any, trace: int, node: Any) -> Any:
+    if trace <= _open_blocks.cut_level:
+        return value
+    return _plain_new_box(value, trace, node)
+
+
+def install_ignore_blocks() -> None:
+    """Wrap ``autograd.tracer.new_box`` once, so that primitives in an ignore block return plain values.
+
+    autograd boxes every primitive's result through this module global.  The
+    wrapper consults the calling thread's own open blocks, so another thread
+    differentiating meanwhile is untouched, and nesting needs no swapping back.
+
+    >>> install_ignore_blocks(); install_ignore_blocks()
+    >>> autograd.tracer.new_box is _new_box_unless_ignored
+    True
+    """
+    global _plain_new_box
+    with _installing:
+        if _plain_new_box is None:
+            _plain_new_box = autograd.tracer.new_box
+            autograd.tracer.new_box = _new_box_unless_ignored
+
+
+def _without_boxes(value: Any) -> Any:
+    leaves, tree = structure.flatten(value)
+    return tree.rebuild([getval(leaf) for leaf in leaves])
+
+
+def _holds_a_box(value: Any) -> bool:
+    return isbox(value) or (isinstance(value, (tuple, list, dict)) and any(map(isbox, structure.flatten(value)[0])))
+
+
+def _write_names(frame: types.FrameType, names: dict) -> None:
+    """Rebind local names of a running frame (a function's locals live apart from ``f_locals`` before 3.13)."""
+    frame.f_locals.update(names)
+    if sys.version_info < (3, 13) and frame.f_code.co_flags & 1:  # CO_OPTIMIZED: a function's frame
+        ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+
+
 class _IgnoredBlock:
-    """Inside the block, primitives hand back plain values instead of traced boxes."""
+    """Inside the block, primitives hand back plain values; on leaving it, names it bound to traced values are cut.
+
+    The state lives in the thread, not in the object, so one block object may
+    be nested in itself and used from several threads.
+    """
 
     def __enter__(self) -> None:
-        self._new_box = autograd.tracer.new_box
-        autograd.tracer.new_box = lambda value, trace, node: value
+        install_ignore_blocks()
+        frame = sys._getframe(1)
+        # Traces opened inside the block (a nested gradient) differentiate as usual.
+        cut_level = max(trace_stack.top, _open_blocks.cut_level)
+        _open_blocks.entries.append((frame, dict(frame.f_locals), _open_blocks.cut_level))
+        _open_blocks.cut_level = cut_level
 
     def __exit__(self, *exc_info) -> None:
-        autograd.tracer.new_box = self._new_box
+        frame, names_before, _open_blocks.cut_level = _open_blocks.entries.pop()
+        bound = {name: _without_boxes(value) for name, value in frame.f_locals.items()
+                 if names_before.get(name, _NOTHING) is not value and _holds_a_box(value)}
+        if bound:
+            _write_names(frame, bound)
 
 
 def ignore_derivatives(value: Any = _NOTHING) -> Any:
     """``value`` with no derivative of any order; with no argument, a context manager for a block.
 
-    ``value`` may be a number, an array or a container of them.
+    ``value`` may be a number, an array or a container of them.  In the block
+    form, the results of operations and the names the block binds carry no
+    derivative; a traced value stored into an existing container or attribute
+    inside the block (``cache["t"] = x``) is not seen: store
+    ``ignore_derivatives(x)`` instead.
 
     >>> import zygote_nb as zn
     >>> zn.gradient(lambda x: x**2 + ignore_derivatives(x**3), 2.0)
@@ -49,5 +124,4 @@ def ignore_derivatives(value: Any = _NOTHING) -> Any:
     """
     if value is _NOTHING:
         return _IgnoredBlock()
-    leaves, tree = structure.flatten(value)
-    return tree.rebuild([getval(leaf) for leaf in leaves])
+    return _without_boxes(value)

@@ -98,9 +98,14 @@ class Trace:
     def __init__(self, level: int):
         self.level = level
         self.pass_listeners: list = []
+        self.rows = 1
 
-    def backward_pass(self) -> ContextManager:
-        """A block in which one backward pass runs; the listeners hear it start and end."""
+    def backward_pass(self, rows: int = 1) -> ContextManager:
+        """A block in which one backward pass runs (``rows`` cotangents at once in a batched sweep).
+
+        The listeners hear it start and end.
+        """
+        self.rows = rows
         return self._heard_pass() if self.pass_listeners else nullcontext()
 
     @contextmanager

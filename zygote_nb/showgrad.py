@@ -12,7 +12,8 @@ argument, read from the caller's source by the ``executing`` package.
 (3.0, 2.0)
 
 A ``showgrad`` whose value reaches no output gets no cotangent; it reports
-``None`` when the backward pass ends:
+``None`` when the backward pass ends (once per row of a batched Jacobian, as
+row by row):
 
 >>> def unused(a, b):
 ...     showgrad(a)
@@ -21,12 +22,22 @@ A ``showgrad`` whose value reaches no output gets no cotangent; it reports
 ∂(a) = None
 (3.0, 2.0)
 
+A value that does not depend on the differentiated arguments (a constant)
+is traced from its ``showgrad`` on, so the report shows the gradient that
+reaches this use, as Zygote does:
+
+>>> gradient(lambda a: showgrad(3.0, name="c") * a, 2.0)
+∂(c) = 2.0
+(3.0,)
+
 Reports go to stdout; inside :func:`capture_reports` they are collected instead.
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
+import linecache
 import sys
 from contextlib import contextmanager
 from typing import Any, Iterator, NamedTuple
@@ -34,11 +45,11 @@ from typing import Any, Iterator, NamedTuple
 import executing
 import numpy
 from autograd.extend import defjvp, defvjp, primitive
-from autograd.tracer import getval, isbox
+from autograd.tracer import getval, isbox, new_box
 
-from . import backend
+from . import backend, structure
 from .frames import user_frame
-from .pullback import current_trace
+from .pullback import RecordedNode, Trace, current_trace
 
 _captures: list[list] = []
 
@@ -99,26 +110,28 @@ def _emit(report: Report) -> None:
 
 
 class _Site:
-    """One call of ``showgrad``: reports at most once per backward pass of its trace."""
+    """One call of ``showgrad``: reports once per row of each backward pass of its trace."""
 
-    def __init__(self, label: str, filename: str, line: int, traced_value: Any):
-        self.label, self.filename, self.line = label, filename, line
+    def __init__(self, label: str, filename: str, line: int, traced_value: Any, trace: Trace):
+        self.label, self.filename, self.line, self.trace = label, filename, line, trace
         # The value one level under the box of the trace this site belongs to: the node
         # recorded for that trace carries exactly this object as its argument, while the
         # nodes of outer traces (reverse over reverse) carry a further unboxed one.
         self.traced_value = traced_value
-        self.reported = True  # nothing to say until a backward pass starts
+        self.reached = True  # nothing to say until a backward pass starts
 
     def report(self, cotangent: Any) -> None:
-        self.reported = True
+        self.reached = True
         _emit(Report(self.label, getval(cotangent), self.filename, self.line))
 
     def start_pass(self) -> None:
-        self.reported = False
+        self.reached = False
 
     def end_pass(self) -> None:
-        if not self.reported:
-            self.report(None)
+        # A batched sweep calls a reached site once per row; an unreached one says so as often.
+        if not self.reached:
+            for _ in range(self.trace.rows):
+                self.report(None)
 
 
 @primitive
@@ -151,12 +164,40 @@ def argument_label(frame, fallback: str = "x") -> str:
     try:
         call = executing.Source.executing(frame).node
         text = executing.Source.for_frame(frame).text
-    except Exception:  # source unavailable (exec of a string, a frozen module): no label to recover
-        return fallback
+    except Exception:  # no source to read (exec of a string, a frozen module)
+        call, text = None, ""
+    if not isinstance(call, ast.Call):  # the file is not Python as a whole: a magic's cell
+        call, text = _call_at_instruction(frame)
     if not isinstance(call, ast.Call) or not call.args:
         return fallback
     segment = ast.get_source_segment(text, call.args[0])
     return " ".join(segment.split()) if segment else fallback
+
+
+def _call_at_instruction(frame) -> tuple[ast.AST | None, str]:
+    """The call expression at the frame's current instruction, parsed from its own lines alone.
+
+    A ``%%gradient`` cell is registered with its magic line on top, which no
+    Python parser accepts, so the whole-file reading above fails there; the
+    instruction's source position (Python 3.11+) still locates the call.
+    """
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None:
+        return None, ""
+    line, end_line, column, end_column = next(itertools.islice(positions(), frame.f_lasti // 2, None),
+                                              (None,) * 4)
+    lines = linecache.getlines(frame.f_code.co_filename, frame.f_globals)
+    if None in (line, end_line, column, end_column) or end_line > len(lines):
+        return None, ""
+    # Positions count UTF-8 bytes.
+    encoded = [text.encode() for text in lines[line - 1:end_line]]
+    encoded[-1] = encoded[-1][:end_column]
+    encoded[0] = encoded[0][column:]
+    text = b"".join(encoded).decode()
+    try:
+        return ast.parse(text, mode="eval").body, text
+    except SyntaxError:
+        return None, ""
 
 
 def showgrad(x: Any, name: str | None = None) -> Any:
@@ -169,8 +210,12 @@ def showgrad(x: Any, name: str | None = None) -> Any:
     the cotangent of ``showgrad``'s output, not the total gradient of ``x``.
     Scalars print as Python numbers, arrays as lists.  A ``showgrad`` whose
     output receives no gradient reports ``None`` at the end of the pass.
-    Inside ``jacobian`` or ``hessian`` it reports once per backward pass.
-    Outside any differentiation it returns ``x`` and prints nothing.
+    Inside ``jacobian`` or ``hessian`` it reports once per backward pass (per
+    row, for either engine).  A value that does not depend on the
+    differentiated arguments is traced from here on, so its report shows the
+    gradient reaching this use.  Inside a nested differentiation it reports in
+    the backward passes of the innermost one.  Outside any differentiation it
+    returns ``x`` and prints nothing.
 
     >>> import zygote_nb.numpy as np
     >>> from zygote_nb.gradients import gradient
@@ -186,7 +231,9 @@ def showgrad(x: Any, name: str | None = None) -> Any:
         return x
     caller = user_frame(sys._getframe(1)) or sys._getframe(1)  # through a library's helper: the user's call
     label = name if name is not None else argument_label(caller)
+    if not isbox(x) and structure.is_differentiable(x):
+        x = new_box(x, trace.level, RecordedNode.new_root())  # a constant: its uses are recorded from here
     site = _Site(label, caller.f_code.co_filename, caller.f_lineno,
-                 x._value if isbox(x) and x._trace == trace.level else None)
+                 x._value if isbox(x) and x._trace == trace.level else None, trace)
     trace.pass_listeners.append(site)
     return showgrad_primitive(x, site)

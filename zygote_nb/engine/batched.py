@@ -148,7 +148,7 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
 
     def reverse_sweep(start, stop):
         dense_nodes: list = []
-        with recording.trace.backward_pass():
+        with recording.trace.backward_pass(rows=stop - start):
             gradients = pull_back(order, {end: identity(output_shape, start, stop)}, recording.roots, stop - start,
                                   dense_nodes)
         for position, leaf in targets.items():

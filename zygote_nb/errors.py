@@ -41,6 +41,10 @@ def explain(error: BaseException) -> str | None:
         return ("in-place assignment to a traced array cannot be differentiated: write into a "
                 "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array "
                 "with np.where / np.concatenate")
+    if "arrays used as indices must be of integer" in message or "integer or boolean arrays are valid indices" in message:
+        return ("an index is a float array: every input is differentiated as floats, integer arrays too, so an "
+                "array used as an index must not be an input; leave it out of the inputs (read it from the "
+                "notebook or close over it) and differentiate with respect to the arrays it indexes")
     missing = _MISSING_RULE.match(message)
     if missing:
         mode, name = missing.groups()
@@ -72,7 +76,7 @@ class explained_errors:
     def __exit__(self, error_type, error, traceback) -> bool:
         if error is None or isinstance(error, DifferentiationError):
             return False
-        if not isinstance(error, (TypeError, ValueError, NotImplementedError, KeyError, AttributeError)):
+        if not isinstance(error, (TypeError, ValueError, NotImplementedError, KeyError, AttributeError, IndexError)):
             return False
         message = explain(error)
         if message is None:

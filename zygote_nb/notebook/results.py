@@ -178,9 +178,7 @@ class GradientResult:
 
 def check_sentence(check: GradientCheck) -> str:
     """``'check: passed, worst relative error 3e-10 against finite differences (tolerance 0.0001)'``."""
-    verdict = "passed" if check.passed else "FAILED"
-    return (f"check: {verdict}, worst relative error {check.worst_error:.2g} against central finite "
-            f"differences (tolerance {check.tolerance:g})")
+    return check.sentence()
 
 
 class MatrixResult:

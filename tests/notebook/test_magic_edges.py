@@ -1,0 +1,110 @@
+"""The magics' sharp edges, met as a user meets them in an in-process IPython (issue 15)."""
+
+import numpy
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from zygote_nb import MemoryBudgetError
+from zygote_nb.errors import DifferentiationError
+
+
+@pytest.fixture
+def shell():
+    shell = InteractiveShell.instance()
+    names_before = set(shell.user_ns)
+    formats_before = shell.display_formatter.active_types
+    shell.display_formatter.active_types = ["text/plain"]
+    shell.run_cell("%load_ext zygote_nb", store_history=False)
+    shell.run_cell("import numpy as np\nx = np.array([0.5, -1.0, 2.0])", store_history=False)
+    yield shell
+    shell.run_cell("%unload_ext zygote_nb", store_history=False)
+    shell.display_formatter.active_types = formats_before
+    for name in set(shell.user_ns) - names_before:
+        del shell.user_ns[name]
+
+
+def run(shell, source):
+    return shell.run_cell(source, store_history=False).error_in_exec
+
+
+@pytest.mark.parametrize("magic", ["gradient", "jacobian", "hessian"])
+@pytest.mark.parametrize("name, what", [("x", "the input x"), ("np", "the module np")])
+def test_dash_o_refuses_an_inputs_or_a_modules_name(shell, magic, name, what):
+    x, np = shell.user_ns["x"], shell.user_ns["np"]
+    error = run(shell, f"%%{magic} x -o {name}\nnp.sum(x ** 3)")
+    assert isinstance(error, UsageError) and f"-o {name} would replace {what}" in str(error)
+    assert shell.user_ns["x"] is x and shell.user_ns["np"] is np
+
+
+@pytest.mark.parametrize("magic", ["jacobian", "hessian"])
+def test_memory_budget_reaches_the_engine(shell, magic):
+    shell.run_cell("big = np.linspace(0.1, 1.0, 300)", store_history=False)
+    cell = "np.sin(big) * big" if magic == "jacobian" else "np.sum(np.sin(big) * big)"
+    assert isinstance(run(shell, f"%%{magic} big --no-plot --memory-budget 10KB\n{cell}"), MemoryBudgetError)
+    assert run(shell, f"%%{magic} big --no-plot --memory-budget 1GB -o result\n{cell}") is None
+    big = shell.user_ns["big"]
+    derivative = numpy.sin(big) + big * numpy.cos(big)  # d/dx (x sin x)
+    if magic == "jacobian":
+        numpy.testing.assert_allclose(shell.user_ns["result"]["big"], numpy.diag(derivative), atol=1e-12)
+    else:
+        second = 2 * numpy.cos(big) - big * numpy.sin(big)
+        numpy.testing.assert_allclose(shell.user_ns["result"].hessian, numpy.diag(second), atol=1e-12)
+
+
+def test_memory_budget_that_is_not_a_size_is_a_usage_error(shell):
+    error = run(shell, "%%jacobian x --memory-budget lots\nx ** 2")
+    assert isinstance(error, UsageError) and "--memory-budget needs a size such as 4GB" in str(error)
+
+
+def test_check_of_a_random_cell_says_the_output_changed(shell, capsys):
+    assert run(shell, "%%gradient x --check --no-widget\nnp.sum(x * np.random.rand(3))") is None
+    out = capsys.readouterr().out
+    assert "check: FAILED: the output changed between two evaluations at the same point" in out
+    assert shell.user_ns["_grad"].check.passed is False
+
+
+def test_check_below_finite_difference_resolution_is_inconclusive(shell, capsys):
+    shell.run_cell("far = 20.5", store_history=False)
+    assert run(shell, "%%gradient far --check --no-widget\nnp.exp(-far ** 2)") is None
+    # The true gradient, -2x exp(-x^2), is about 1e-183: far below what differences resolve.
+    assert abs(shell.user_ns["_grad"]["far"]) < 1e-180
+    assert "check: inconclusive" in capsys.readouterr().out
+    assert run(shell, "%%gradient x --check --no-widget\nnp.sum(x ** 2)") is None
+    assert "check: passed" in capsys.readouterr().out
+
+
+def test_an_integer_input_used_as_an_index_says_indices_should_not_be_inputs(shell):
+    shell.run_cell("w = np.ones(2)\nindex = np.array([0, 2])", store_history=False)
+    for cell in ("%%gradient x index --no-widget\nnp.sum(x[index])", "%%gradient w index\nnp.sum(w * x[index])"):
+        error = run(shell, cell)
+        assert isinstance(error, DifferentiationError)
+        assert "every input is differentiated as floats" in str(error)
+        assert "must not be an input" in str(error)
+
+
+OBJECT_SETUP = """
+class Dense:
+    def __init__(self, W, b):
+        self.W, self.b, self.activation = W, b, "identity"
+    def __call__(self, v):
+        return self.W @ v + self.b
+layer = Dense(np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0]]), np.array([0.5, -0.5]))
+"""
+
+
+@pytest.mark.parametrize("widget", ["", " --no-widget"])
+def test_gradient_of_an_object_input_differentiates_its_arrays_and_trains(shell, capsys, widget):
+    shell.run_cell(OBJECT_SETUP, store_history=False)
+    assert run(shell, f"%%gradient layer{widget}\nnp.sum(layer(x) ** 2)") is None
+    layer, x = shell.user_ns["layer"], shell.user_ns["x"]
+    residual = layer.W @ x + layer.b
+    grad = shell.user_ns["_grad"]["layer"]
+    numpy.testing.assert_allclose(grad.W, 2 * numpy.outer(residual, x))
+    numpy.testing.assert_allclose(grad.b, 2 * residual)
+    if widget:
+        assert "layer.W: shape (2, 3)" in capsys.readouterr().out
+    before = layer.W.copy()
+    assert run(shell, "from zygote_nb.optimisers import Descent, setup, update\n"
+                      "update(setup(Descent(0.1), layer), layer, _grad['layer'])") is None
+    numpy.testing.assert_allclose(layer.W, before - 0.1 * 2 * numpy.outer(residual, x))

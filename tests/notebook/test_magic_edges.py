@@ -108,3 +108,45 @@ def test_gradient_of_an_object_input_differentiates_its_arrays_and_trains(shell,
     assert run(shell, "from zygote_nb.optimisers import Descent, setup, update\n"
                       "update(setup(Descent(0.1), layer), layer, _grad['layer'])") is None
     numpy.testing.assert_allclose(layer.W, before - 0.1 * 2 * numpy.outer(residual, x))
+
+
+def rich(shell, source):
+    from IPython.utils.capture import capture_output
+
+    shell.display_formatter.active_types = ["text/plain", "text/html", "image/png"]
+    with capture_output() as captured:
+        assert run(shell, source) is None
+    return captured.outputs
+
+
+def test_statistics_tables_say_what_they_list(shell):
+    (jacobian,) = rich(shell, "%%jacobian x\nnp.cumsum(x ** 2)")
+    assert "<caption>each input&#x27;s block of the Jacobian (∂ output / ∂ input)" in jacobian.data["text/html"]
+    (hessian,) = rich(shell, "%%hessian x\nnp.sum(x ** 4)")
+    assert "<caption>each input&#x27;s gradient at this point" in hessian.data["text/html"]
+    # the row is the gradient 4 x^3, which the caption names (not a block of the Hessian 12 x^2)
+    norm = numpy.linalg.norm(4 * shell.user_ns["x"] ** 3)
+    assert f"<td>{norm:.4g}</td>" in hessian.data["text/html"]
+
+
+def test_a_result_shown_again_holds_its_picture_once(shell):
+    assert run(shell, "%%jacobian x --no-plot -o result\nx ** 2") is None
+    shell.display_formatter.active_types = ["text/plain", "text/html", "image/png"]
+    data, _ = shell.display_formatter.format(shell.user_ns["result"])  # what `result` on a line shows
+    assert ("image/png" in data) + data["text/html"].count("data:image/png") == 1
+
+
+def test_the_statement_that_is_not_an_output_is_named_with_its_article(shell):
+    error = run(shell, "%%gradient x\nif True:\n    y = 1")
+    assert isinstance(error, UsageError) and "its last statement is an if statement" in str(error)
+    error = run(shell, "%%gradient x\nfor i in range(2):\n    y = i")
+    assert "its last statement is a for statement" in str(error)
+
+
+def test_a_failing_cell_puts_names_back_but_not_changes_made_in_place(shell):
+    shell.run_cell("history = [1, 2]\nkept = 'before'", store_history=False)
+    history = shell.user_ns["history"]
+    error = run(shell, "%%gradient x\nhistory.append(3)\nkept = 'after'\nnew_name = 1\nundefined_name + np.sum(x)")
+    assert isinstance(error, NameError)
+    assert shell.user_ns["kept"] == "before" and "new_name" not in shell.user_ns  # names: restored
+    assert shell.user_ns["history"] is history and history == [1, 2, 3]  # in place: stays, as documented

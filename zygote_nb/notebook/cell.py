@@ -114,7 +114,8 @@ def parse_cell(source: str, header: str = "%%cell") -> ParsedCell:
 def _describe(statement: ast.stmt) -> str:
     if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
         return "an assignment"
-    return f"a {type(statement).__name__.lower()} statement"
+    kind = type(statement).__name__.lower()
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} statement"
 
 
 def traceable_counterpart(value: Any) -> Any:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import types
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy
 from autograd.tracer import getval
@@ -28,6 +29,7 @@ import zygote_nb.numpy as traceable_numpy
 
 from .. import structure
 from ..checking import check_gradient
+from ..engine import MemoryBudgetError
 from ..flow import trace_gradient
 from ..gradients import objective_cotangent, withgradient
 from ..hessians import hessian, hessian_reverse
@@ -106,7 +108,8 @@ def jacobian_of_cell(source: str, input_names: list, namespace: dict, *, memory_
     array([[2., 0.],
            [0., 4.]])
     """
-    with cell_function(source, input_names, namespace, header, output_check("%%jacobian")) as cell:
+    with cell_function(source, input_names, namespace, header, output_check("%%jacobian")) as cell, \
+            budget_advice():
         value, jacobians = withjacobian(cell, *cell.inputs, progress="auto", memory_budget=memory_budget)
     return JacobianResult(cell.output_source, value, dict(zip(input_names, cell.inputs)),
                           dict(zip(input_names, jacobians)))
@@ -133,7 +136,8 @@ def hessian_of_cell(source: str, input_names: list, namespace: dict, *, reverse:
         if name in namespace and not _is_real_number_or_array(namespace[name]):
             raise UsageError(f"%%hessian differentiates numbers and real arrays, but {name} is a "
                              f"{type(namespace[name]).__name__}: pass its arrays as separate inputs")
-    with cell_function(source, input_names, namespace, header, output_check("%%hessian")) as cell:
+    with cell_function(source, input_names, namespace, header, output_check("%%hessian")) as cell, \
+            budget_advice():
         value, gradients = withgradient(cell, *cell.inputs)
         second_derivative = hessian_reverse if reverse else hessian
         if len(cell.inputs) == 1:
@@ -161,6 +165,16 @@ def memory_size(text: str) -> int:
     if unit not in _SIZE_UNITS:
         raise UsageError(f"--memory-budget needs a size such as 4GB, 512MB or 1e9 (bytes), got {text!r}")
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+@contextmanager
+def budget_advice() -> Iterator[None]:
+    """Add the magic's way of raising the budget to a :class:`~zygote_nb.MemoryBudgetError` from the engine."""
+    try:
+        yield
+    except MemoryBudgetError as error:
+        raise MemoryBudgetError(f"{error}; on the magic line: --memory-budget SIZE, e.g. --memory-budget 4GB") \
+            from None
 
 
 def refuse_output_name(output: str, input_names: list, namespace: dict) -> None:

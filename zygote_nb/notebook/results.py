@@ -186,7 +186,8 @@ class MatrixResult:
 
     A subclass is a dataclass with ``output_source``, ``value``, ``inputs`` and
     ``grad``, and provides ``matrix``, ``blocks()`` (``(input name,
-    columns)`` in order), ``row_blocks()`` and ``summary_body()``.
+    columns)`` in order), ``row_blocks()``, ``summary_body()`` and
+    ``TABLE_CAPTION`` (what the statistics table under the picture lists).
     """
 
     def __getitem__(self, name: str) -> Any:
@@ -229,9 +230,10 @@ class MatrixResult:
         rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.grad[name])}</tr>"
                        for name in self.inputs)
         body = f"<pre>{_escape(chr(10).join(self.summary_body()))}</pre>"
+        caption = f"<caption>{_escape(self.TABLE_CAPTION)}</caption>"
         return (f'<div class="zygote-nb-result">{image}<p>{_escape(self.title)}; value '
                 f"{_html_value(self.value)}</p>"
-                f"<table>{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
+                f"<table>{caption}{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
 
     def summary(self) -> str:
         """The text a terminal shows."""
@@ -239,9 +241,6 @@ class MatrixResult:
 
     def _repr_html_(self) -> str:
         return self.to_html(plot=True)
-
-    def _repr_png_(self) -> bytes | None:
-        return self.heatmap_png if self.plottable else None
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         printer.text(self.summary())
@@ -269,6 +268,8 @@ class JacobianResult(MatrixResult):
     value: Any
     inputs: dict
     grad: dict
+
+    TABLE_CAPTION = "each input's block of the Jacobian (∂ output / ∂ input): its shape, norm, min, max"
 
     def titled(self, output_text: str) -> str:
         return f"Jacobian of {output_text} with respect to {', '.join(self.inputs)}"
@@ -317,6 +318,9 @@ class HessianResult(MatrixResult):
     grad: dict
     hessian: numpy.ndarray
     method: str = "forward over reverse"
+
+    TABLE_CAPTION = ("each input's gradient at this point (∂ output / ∂ input, the first derivative; "
+                     "the Hessian is in the picture and the summary)")
 
     def titled(self, output_text: str) -> str:
         return f"Hessian of {output_text} with respect to {', '.join(self.inputs)}"

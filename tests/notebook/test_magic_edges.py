@@ -150,3 +150,11 @@ def test_a_failing_cell_puts_names_back_but_not_changes_made_in_place(shell):
     assert isinstance(error, NameError)
     assert shell.user_ns["kept"] == "before" and "new_name" not in shell.user_ns  # names: restored
     assert shell.user_ns["history"] is history and history == [1, 2, 3]  # in place: stays, as documented
+
+
+def test_an_input_with_nothing_to_differentiate_is_explained_not_shown_empty(shell):
+    shell.run_cell("class Settings:\n    def __init__(self):\n        self.name, self.size = 'run', 3\n"
+                   "settings = Settings()", store_history=False)
+    error = run(shell, "%%gradient settings\nnp.sum(x) * settings.size")
+    assert isinstance(error, UsageError)
+    assert "nothing to differentiate: no input holds a number or an array (settings is a Settings)" in str(error)

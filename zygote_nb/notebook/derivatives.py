@@ -81,7 +81,11 @@ def gradient_of_cell(source: str, input_names: list, namespace: dict, *, check: 
     (:func:`~zygote_nb.checking.check_gradient`). ``record_flow=True``
     records every operation for the gradient-flow view
     (:func:`~zygote_nb.flow.trace_gradient`) in ``result.flow``.
+    An input is any structure of numbers and arrays, objects holding arrays
+    in their attributes included; when no input holds one, there is nothing
+    to differentiate and a ``UsageError`` says so.
     """
+    require_something_to_differentiate("%%gradient", input_names, namespace)
     with cell_function(source, input_names, namespace, header, output_check("%%gradient")) as cell:
         flow = None
         if record_flow:
@@ -175,6 +179,20 @@ def budget_advice() -> Iterator[None]:
     except MemoryBudgetError as error:
         raise MemoryBudgetError(f"{error}; on the magic line: --memory-budget SIZE, e.g. --memory-budget 4GB") \
             from None
+
+
+def require_something_to_differentiate(magic: str, input_names: list, namespace: dict) -> None:
+    """Refuse inputs none of which holds a number or an array (the gradient would be empty).
+
+    >>> require_something_to_differentiate("%%gradient", ["label"], {"label": "text"})
+    Traceback (most recent call last):
+    IPython.core.error.UsageError: %%gradient has nothing to differentiate: no input holds a number or an array (label is a str); name the arrays, or an object or container that holds them
+    """
+    present = [name for name in input_names if name in namespace]
+    if present and not any(structure.flatten(namespace[name])[0] for name in present):
+        kinds = ", ".join(f"{name} is a {type(namespace[name]).__name__}" for name in present)
+        raise UsageError(f"{magic} has nothing to differentiate: no input holds a number or an array ({kinds}); "
+                         "name the arrays, or an object or container that holds them")
 
 
 def refuse_output_name(output: str, input_names: list, namespace: dict) -> None:

@@ -37,7 +37,8 @@ _MISSING_RULE = re.compile(r"^(VJP|JVP) of (\S+) wrt argnums? .* not defined")
 def explain(error: BaseException) -> str | None:
     """The one-line message for an error raised by tracing, or ``None`` for the user's own errors."""
     message = str(error)
-    if "does not support item assignment" in message and "Box" in message:
+    if ("does not support item assignment" in message or "has no attribute '__setitem__'" in message) \
+            and "Box" in message:
         return ("in-place assignment to a traced array cannot be differentiated: write into a "
                 "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array "
                 "with np.where / np.concatenate")

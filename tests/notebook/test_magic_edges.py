@@ -3,29 +3,10 @@
 import numpy
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
+from test_magics import rich_outputs, run, shell  # noqa: F401 (shell is the fixture: x and np defined)
 
 from zygote_nb import MemoryBudgetError
 from zygote_nb.errors import DifferentiationError
-
-
-@pytest.fixture
-def shell():
-    shell = InteractiveShell.instance()
-    names_before = set(shell.user_ns)
-    formats_before = shell.display_formatter.active_types
-    shell.display_formatter.active_types = ["text/plain"]
-    shell.run_cell("%load_ext zygote_nb", store_history=False)
-    shell.run_cell("import numpy as np\nx = np.array([0.5, -1.0, 2.0])", store_history=False)
-    yield shell
-    shell.run_cell("%unload_ext zygote_nb", store_history=False)
-    shell.display_formatter.active_types = formats_before
-    for name in set(shell.user_ns) - names_before:
-        del shell.user_ns[name]
-
-
-def run(shell, source):
-    return shell.run_cell(source, store_history=False).error_in_exec
 
 
 @pytest.mark.parametrize("magic", ["gradient", "jacobian", "hessian"])
@@ -110,19 +91,10 @@ def test_gradient_of_an_object_input_differentiates_its_arrays_and_trains(shell,
     numpy.testing.assert_allclose(layer.W, before - 0.1 * 2 * numpy.outer(residual, x))
 
 
-def rich(shell, source):
-    from IPython.utils.capture import capture_output
-
-    shell.display_formatter.active_types = ["text/plain", "text/html", "image/png"]
-    with capture_output() as captured:
-        assert run(shell, source) is None
-    return captured.outputs
-
-
 def test_statistics_tables_say_what_they_list(shell):
-    (jacobian,) = rich(shell, "%%jacobian x\nnp.cumsum(x ** 2)")
+    (jacobian,) = rich_outputs(shell, "%%jacobian x\nnp.cumsum(x ** 2)")
     assert "<caption>each input&#x27;s block of the Jacobian (∂ output / ∂ input)" in jacobian.data["text/html"]
-    (hessian,) = rich(shell, "%%hessian x\nnp.sum(x ** 4)")
+    (hessian,) = rich_outputs(shell, "%%hessian x\nnp.sum(x ** 4)")
     assert "<caption>each input&#x27;s gradient at this point" in hessian.data["text/html"]
     # the row is the gradient 4 x^3, which the caption names (not a block of the Hessian 12 x^2)
     norm = numpy.linalg.norm(4 * shell.user_ns["x"] ** 3)

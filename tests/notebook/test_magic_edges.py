@@ -130,3 +130,16 @@ def test_an_input_with_nothing_to_differentiate_is_explained_not_shown_empty(she
     error = run(shell, "%%gradient settings\nnp.sum(x) * settings.size")
     assert isinstance(error, UsageError)
     assert "nothing to differentiate: no input holds a number or an array (settings is a Settings)" in str(error)
+
+
+def test_eager_update_of_an_object_inside_a_gradient_cell_trains_it(shell):
+    shell.run_cell(OBJECT_SETUP + "from zygote_nb import eager_update\n"
+                   "from zygote_nb.optimisers import Descent, setup, update\n"
+                   "state = setup(Descent(0.1), layer)", store_history=False)
+    layer, x = shell.user_ns["layer"], shell.user_ns["x"]
+    W, b = layer.W.copy(), layer.b.copy()
+    residual = W @ x + b
+    assert run(shell, "%%gradient layer --no-widget\nnp.sum(eager_update(state, layer, update)(x) ** 2)") is None
+    assert shell.user_ns["_grad"]["layer"] is None  # applied in the backward pass, none left over
+    numpy.testing.assert_allclose(layer.W, W - 0.1 * 2 * numpy.outer(residual, x))
+    numpy.testing.assert_allclose(layer.b, b - 0.1 * 2 * residual)

@@ -230,7 +230,7 @@ class MatrixResult:
         rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.grad[name])}</tr>"
                        for name in self.inputs)
         body = f"<pre>{_escape(chr(10).join(self.summary_body()))}</pre>"
-        caption = f"<caption>{_escape(self.TABLE_CAPTION)}</caption>"
+        caption = f'<caption style="text-align: left; white-space: nowrap">{_escape(self.TABLE_CAPTION)}</caption>'
         return (f'<div class="zygote-nb-result">{image}<p>{_escape(self.title)}; value '
                 f"{_html_value(self.value)}</p>"
                 f"<table>{caption}{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
@@ -269,7 +269,7 @@ class JacobianResult(MatrixResult):
     inputs: dict
     grad: dict
 
-    TABLE_CAPTION = "each input's block of the Jacobian (∂ output / ∂ input): its shape, norm, min, max"
+    TABLE_CAPTION = "the Jacobian's block for each input (∂ output / ∂ input)"
 
     def titled(self, output_text: str) -> str:
         return f"Jacobian of {output_text} with respect to {', '.join(self.inputs)}"
@@ -319,8 +319,7 @@ class HessianResult(MatrixResult):
     hessian: numpy.ndarray
     method: str = "forward over reverse"
 
-    TABLE_CAPTION = ("each input's gradient at this point (∂ output / ∂ input, the first derivative; "
-                     "the Hessian is in the picture and the summary)")
+    TABLE_CAPTION = "the gradient for each input at this point (first derivatives, not the Hessian)"
 
     def titled(self, output_text: str) -> str:
         return f"Hessian of {output_text} with respect to {', '.join(self.inputs)}"

@@ -141,3 +141,11 @@ def test_the_colour_bar_sits_beside_the_matrix_clear_of_the_row_names(row_blocks
     names_right = max((axes.get_tightbbox(renderer).x1 for axes in figure.axes[0].child_axes), default=matrix_box.x1)
     gap = bar_box.x0 - max(matrix_box.x1, names_right if row_blocks else matrix_box.x1)
     assert 0 < gap < 0.04 * figure.bbox.width
+
+
+def test_the_text_summary_writes_rounding_noise_as_zero():
+    from zygote_nb.notebook.results import JacobianResult
+
+    jacobian = numpy.array([[0.4161, 5.551e-17], [-0.0, 0.8323]])
+    summary = JacobianResult("y", numpy.zeros(2), {"x": numpy.zeros(2)}, {"x": jacobian}).summary()
+    assert "e-17" not in summary and "-0." not in summary and "0.4161" in summary

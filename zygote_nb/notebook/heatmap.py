@@ -181,31 +181,42 @@ def colour_bar_axes(right_name_length: int) -> tuple:
     return (left + width + gap, bottom, COLOUR_BAR_WIDTH, height)
 
 
-def entry_labels(matrix: numpy.ndarray, limit: float, digits: int) -> numpy.ndarray:
-    """Each entry as text with ``digits`` significant digits; entries below ``NOISE · limit`` are ``0``.
+def without_noise(matrix: numpy.ndarray) -> numpy.ndarray:
+    """``matrix`` with entries below ``NOISE`` times its largest finite magnitude (and ``-0.0``) set to ``0.0``.
 
-    >>> entry_labels(numpy.array([[0.25, 5.55e-17], [-0.0, -0.12345]]), 0.25, 3)
+    >>> without_noise(numpy.array([[0.25, 5.55e-17], [-0.0, numpy.nan]]))
+    array([[0.25,  0.  ],
+           [0.  ,   nan]])
+    """
+    limit = colour_limit(finite_range(matrix))
+    with numpy.errstate(invalid="ignore"):
+        return numpy.where(numpy.abs(matrix) < NOISE * limit, 0.0, matrix)
+
+
+def entry_labels(matrix: numpy.ndarray, digits: int) -> numpy.ndarray:
+    """Each entry as text with ``digits`` significant digits, noise written ``0`` (see :func:`without_noise`).
+
+    >>> entry_labels(numpy.array([[0.25, 5.55e-17], [-0.0, -0.12345]]), 3)
     array([['0.25', '0'],
            ['0', '-0.123']], dtype='<U6')
     """
-    rounded = numpy.where(numpy.abs(matrix) < NOISE * limit, 0.0, matrix)  # also turns -0.0 into 0
-    return numpy.array([[f"{entry:.{digits}g}" for entry in row] for row in rounded])
+    return numpy.array([[f"{entry:.{digits}g}" for entry in row] for row in without_noise(matrix)])
 
 
-def fitting_labels(matrix: numpy.ndarray, limit: float, cell_size: tuple) -> tuple | None:
+def fitting_labels(matrix: numpy.ndarray, cell_size: tuple) -> tuple | None:
     """``(labels, font size)`` for the largest font, then the most digits (3, else 2), whose widest label fits a cell.
 
     ``cell_size`` is a cell's ``(width, height)`` in points; ``None`` when no label fits.
 
-    >>> fitting_labels(numpy.array([[-0.00992]]), 1.0, (50.0, 50.0))[1]
+    >>> fitting_labels(numpy.array([[-0.00992]]), (50.0, 50.0))[1]
     8
-    >>> fitting_labels(numpy.array([[-0.00992]]), 1.0, (5.0, 50.0)) is None
+    >>> fitting_labels(numpy.array([[-0.00992]]), (5.0, 50.0)) is None
     True
     """
     width, height = cell_size
     candidates = []
     for digits in (3, 2):
-        labels = entry_labels(matrix, limit, digits)
+        labels = entry_labels(matrix, digits)
         # Text width grows with the font size: measure each distinct label once at one point.
         widest = max((TextPath((0, 0), label, size=1).get_extents().width for label in set(labels.flat)), default=0)
         candidates.append((labels, widest))
@@ -219,7 +230,7 @@ def fitting_labels(matrix: numpy.ndarray, limit: float, cell_size: tuple) -> tup
 def _write_entries(axes, matrix: numpy.ndarray, limit: float) -> None:
     rows, columns = matrix.shape
     cell_size = (MATRIX_AXES[2] * FIGURE_SIZE[0] * 72 / columns, MATRIX_AXES[3] * FIGURE_SIZE[1] * 72 / rows)
-    fitting = fitting_labels(matrix, limit, cell_size)
+    fitting = fitting_labels(matrix, cell_size)
     if fitting is None:
         return
     labels, size = fitting

@@ -218,7 +218,7 @@ class MatrixResult:
         matrix = self.matrix
         lines = [f"  {matrix.shape[0]}×{matrix.shape[1]} matrix, {heatmap.describe_range(heatmap.finite_range(matrix))}"]
         if matrix.size <= FULL_ENTRIES:
-            lines.extend("    " + line for line in format_value(matrix).splitlines())
+            lines.extend("    " + line for line in format_value(heatmap.without_noise(matrix)).splitlines())
         return lines
 
     def to_html(self, plot: bool = True) -> str:

@@ -165,3 +165,33 @@ def test_eager_update_follows_the_same_integer_rule_as_setup():
     float_state = setup(Descent(0.1), {"w": numpy.ones(2), "k": numpy.ones(2)})
     with pytest.raises(ValueError, match=r"^the array at model\['k'\] " + INTEGER_FIX):
         eager_update(float_state, model, update)
+
+
+def test_a_layer_used_twice_takes_one_step_with_both_uses_gradients():
+    shared = Dense(numpy.array([[0.5, -0.25], [0.125, 1.0]]), numpy.array([0.1, -0.1]))
+    twice, x = MLP([shared, shared]), numpy.array([1.0, 2.0])
+    W, b = shared.W.copy(), shared.b.copy()
+    (grad,) = gradient(lambda model: np.sum(model(x) ** 2), twice)
+    total_W = grad.layers[0].W + grad.layers[1].W
+    # independent path: central differences of the loss in W[0, 1], both uses moving together
+    def loss_at(step):
+        moved = W.copy()
+        moved[0, 1] += step
+        h = moved @ (moved @ x + b) + b
+        return numpy.sum(h ** 2)
+    assert total_W[0, 1] == pytest.approx((loss_at(1e-6) - loss_at(-1e-6)) / 2e-6, rel=1e-6)
+    update(setup(Descent(0.1), twice), twice, grad)
+    numpy.testing.assert_allclose(shared.W, W - 0.1 * total_W)
+    numpy.testing.assert_allclose(shared.b, b - 0.1 * (grad.layers[0].b + grad.layers[1].b))
+
+
+def test_eager_updates_of_a_model_whose_layers_point_back_to_it():
+    mlp, twin = random_mlp(), random_mlp()
+    for model in (mlp, twin):
+        for layer in model.layers:
+            layer.owner = model
+    state, twin_state = setup(Descent(0.1), mlp), setup(Descent(0.1), twin)
+    assert gradient(lambda m: np.sum(eager_update(state, m, update)(X) ** 2), mlp) == (None,)
+    update(twin_state, twin, gradient(object_loss, twin)[0])
+    numpy.testing.assert_allclose(mlp.layers[0].W, twin.layers[0].W)
+    assert not numpy.allclose(mlp.layers[0].W, random_mlp().layers[0].W)

@@ -85,14 +85,19 @@ defvjp(_eager_leaf, _update_instead_of_gradient)
 defjvp(_eager_leaf, lambda tangent, ans, leaf, group, position: tangent)
 
 
-def _require_matching_state(state: Any, model: Any, path: str) -> None:
+def _require_matching_state(state: Any, model: Any, path: str, inside: tuple = ()) -> None:
     """``state`` must mirror ``model``: the same containers, and some state at every trainable array.
 
-    An integer array is refused as :func:`~zygote_nb.optimisers.setup` refuses it.
+    An integer array is refused as :func:`~zygote_nb.optimisers.setup` refuses it. An object met again
+    inside itself was not entered by ``setup`` (its state is ``None``); under ``gradient`` such an
+    object is the caller's, not the traced copy, so an object's ``None`` state is accepted below the
+    top (``inside``: the ids of the objects on the way here).
     """
     value = getval(model)
     refuse_integer_array(value, path)
     fields = None if isinstance(model, (dict, list, tuple)) else structure.object_fields(value)
+    if fields is not None and (id(value) in inside or (inside and state is None)):
+        return
     problem = None
     if isinstance(model, dict):
         if not isinstance(state, dict) or state.keys() != model.keys():
@@ -115,13 +120,13 @@ def _require_matching_state(state: Any, model: Any, path: str) -> None:
                          f"(or its part)")
     if isinstance(model, dict):
         for key in model:
-            _require_matching_state(state[key], model[key], f"{path}[{key!r}]")
+            _require_matching_state(state[key], model[key], f"{path}[{key!r}]", inside)
     elif isinstance(model, (list, tuple)):
         for index, item in enumerate(model):
-            _require_matching_state(state[index], item, f"{path}[{index}]")
+            _require_matching_state(state[index], item, f"{path}[{index}]", inside)
     elif fields is not None:
         for name, item in fields.items():
-            _require_matching_state(getattr(state, name), item, f"{path}.{name}")
+            _require_matching_state(getattr(state, name), item, f"{path}.{name}", inside + (id(value),))
 
 
 def eager_update(state: Any, model: Any, update: Callable) -> Any:

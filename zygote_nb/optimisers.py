@@ -193,23 +193,24 @@ def setup(rule, model):
         )
     leaves = IdDict()  # a tied array, met twice, gets its one Leaf again
 
-    def build(node, path):
+    def build(node, path, inside=()):
+        # ``inside``: the objects this node sits in, as for gradients (structure.flatten): a layer that
+        # points back to its model is not entered again, while a layer used twice is, sharing its Leaves.
         refuse_integer_array(node, path)
         if _is_trainable(node):
             if node not in leaves:
                 leaves[node] = Leaf(rule, rule.init(node))
             return leaves[node]
         if isinstance(node, Mapping):
-            return {key: build(value, f"{path}[{key!r}]") for key, value in node.items()}
+            return {key: build(value, f"{path}[{key!r}]", inside) for key, value in node.items()}
         if isinstance(node, (list, tuple)):
-            return _same_kind(node, [build(item, f"{path}[{index}]") for index, item in enumerate(node)])
+            return _same_kind(node, [build(item, f"{path}[{index}]", inside) for index, item in enumerate(node)])
         fields = object_fields(node)
         if fields is not None and id(node) not in inside:
-            inside.add(id(node))
-            return SimpleNamespace(**{name: build(value, f"{path}.{name}") for name, value in fields.items()})
+            inside = inside + (id(node),)
+            return SimpleNamespace(**{name: build(value, f"{path}.{name}", inside) for name, value in fields.items()})
         return None
 
-    inside = set()  # objects already met (a layer that points back to its model is not entered twice)
     return build(model, "model")
 
 

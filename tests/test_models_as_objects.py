@@ -195,3 +195,12 @@ def test_eager_updates_of_a_model_whose_layers_point_back_to_it():
     update(twin_state, twin, gradient(object_loss, twin)[0])
     numpy.testing.assert_allclose(mlp.layers[0].W, twin.layers[0].W)
     assert not numpy.allclose(mlp.layers[0].W, random_mlp().layers[0].W)
+
+
+def test_a_gradient_check_of_an_object_nudges_its_arrays():
+    from zygote_nb.checking import check_gradient
+
+    layer = Dense(numpy.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0]]), numpy.array([0.5, -0.5]), "tanh")
+    report = check_gradient(lambda layer: np.sum(layer(X) ** 2), layer)
+    assert report.passed and report.problem is None
+    assert report.finite_differences[0].W.shape == (2, 3) and report.finite_differences[0].activation is None

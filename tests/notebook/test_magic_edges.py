@@ -1,5 +1,7 @@
 """The magics' sharp edges, met as a user meets them in an in-process IPython (issue 15)."""
 
+import warnings
+
 import numpy
 import pytest
 from IPython.core.error import UsageError
@@ -57,11 +59,18 @@ def test_check_below_finite_difference_resolution_is_inconclusive(shell, capsys)
 
 def test_an_integer_input_used_as_an_index_says_indices_should_not_be_inputs(shell):
     shell.run_cell("w = np.ones(2)\nindex = np.array([0, 2])", store_history=False)
+    asides = []
     for cell in ("%%gradient x index --no-widget\nnp.sum(x[index])", "%%gradient w index\nnp.sum(w * x[index])"):
-        error = run(shell, cell)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            error = run(shell, cell)
         assert isinstance(error, DifferentiationError)
         assert "every input is differentiated as floats" in str(error)
         assert "must not be an input" in str(error)
+        # NumPy warns while reading a traced index of a plain array; the error then says where that came from
+        asides.append("ObjectArrayWarning just before" in str(error))
+        assert bool(caught) == asides[-1]
+    assert asides == [False, True]  # a traced array indexed: no warning; a plain array indexed: warned
 
 
 OBJECT_SETUP = """

@@ -204,3 +204,12 @@ def test_a_gradient_check_of_an_object_nudges_its_arrays():
     report = check_gradient(lambda layer: np.sum(layer(X) ** 2), layer)
     assert report.passed and report.problem is None
     assert report.finite_differences[0].W.shape == (2, 3) and report.finite_differences[0].activation is None
+
+
+def test_array_likes_are_data_not_models():
+    import scipy.sparse
+
+    matrix = scipy.sparse.csr_matrix(numpy.array([[1.0, 0.0], [0.0, 2.0]]))
+    (grad_w, grad_matrix) = gradient(lambda w, m: np.sum(w ** 2 * m.diagonal()), numpy.array([1.0, 3.0]), matrix)
+    numpy.testing.assert_allclose(grad_w, [2.0, 12.0])  # 2 w diag(M); the matrix was read as it is, untraced
+    assert grad_matrix is None

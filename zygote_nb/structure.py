@@ -184,9 +184,11 @@ def object_fields(value: Any) -> dict | None:
     """The attributes of a plain Python object (``__dict__`` and ``__slots__``), or ``None`` for anything else.
 
     Plain means an instance of a class written in Python: not a number, string,
-    container, array, function, class or module, and not one of this package's
-    own objects (``Params``, ``Grads``, ``Buffer``, an optimiser's state), which
-    are kept whole.
+    container, function, class or module, not an array or array-like (anything
+    with ``__array__``, ``__array_priority__`` or ``__array_namespace__``: a
+    DataFrame, a sparse matrix, a tensor is data, not a model), and not one of
+    this package's own objects (``Params``, ``Grads``, ``Buffer``, an
+    optimiser's state), which are kept whole.
 
     >>> from dataclasses import dataclass
     >>> @dataclass
@@ -199,8 +201,8 @@ def object_fields(value: Any) -> dict | None:
     (None, None, None)
     """
     kind = type(value)
-    if kind.__module__ == "builtins" or _is_package_class(kind) or isinstance(value, _NOT_MODELS) \
-            or hasattr(kind, "__array__"):
+    if kind.__module__ == "builtins" or isinstance(value, _NOT_MODELS) or _is_array_like(kind) \
+            or _is_package_class(kind):
         return None
     fields = dict(getattr(value, "__dict__", {}))
     for klass in kind.__mro__:
@@ -208,6 +210,10 @@ def object_fields(value: Any) -> dict | None:
             if name not in ("__dict__", "__weakref__") and hasattr(value, name):
                 fields[name] = getattr(value, name)
     return fields or None
+
+
+def _is_array_like(kind: type) -> bool:
+    return any(hasattr(kind, protocol) for protocol in ("__array__", "__array_priority__", "__array_namespace__"))
 
 
 def _is_package_class(kind: type) -> bool:

@@ -59,8 +59,8 @@ class DifferentiationMagics(Magics):
         The cell runs as a normal cell, with np/numpy rebound to traceable
         numpy (functions from earlier cells included); the variables it
         assigns are kept. If the last expression is a tuple, its first element
-        is differentiated. A failing cell leaves the namespace as it was. For
-        an array output use %%jacobian.
+        is differentiated. A failing cell puts every name back (changes made
+        in place to objects stay). For an array output use %%jacobian.
 
         Example::
 

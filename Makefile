@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# JupyterLab refuses to start as root (every Docker container) unless told --allow-root;
+# only root gets it. LAB_OPTIONS adds options, e.g. LAB_OPTIONS="--no-browser --port=8890".
+USER_ID     ?= $(shell id -u)
+ROOT_OPTION := $(if $(filter 0,$(USER_ID)),--allow-root)
+LAB_OPTIONS ?=
 
 .PHONY: test lab docs bench clean
 
@@ -18,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(ROOT_OPTION) $(LAB_OPTIONS)
 
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html

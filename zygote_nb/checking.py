@@ -39,7 +39,11 @@ class GradientCheck(NamedTuple):
 
     ``errors`` has one entry per argument: the worst relative error over its
     entries, ``None`` for an argument with nothing to differentiate.
-    ``finite_differences`` has the structure of ``gradient``.
+    ``finite_differences`` has the structure of ``gradient``.  ``problem`` says
+    why the comparison proves nothing, when it does not: the output changed
+    between two evaluations at the same point (the check then does not pass),
+    or the gradient is too small for finite differences to resolve (``passed``
+    is then what the numbers say, but it is only ``inconclusive``).
     """
 
     passed: bool
@@ -48,6 +52,27 @@ class GradientCheck(NamedTuple):
     errors: tuple
     gradient: tuple
     finite_differences: tuple
+    problem: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``, ``"FAILED"`` or ``"inconclusive"``."""
+        if self.problem is not None and self.passed:
+            return "inconclusive"
+        return "passed" if self.passed else "FAILED"
+
+    def sentence(self) -> str:
+        """One line: the verdict, the worst relative error, and the problem if there is one.
+
+        >>> import zygote_nb.numpy as np
+        >>> check_gradient(lambda x: np.exp(-x ** 2), 20.0).sentence()  # doctest: +ELLIPSIS
+        'check: inconclusive, worst relative error ... (tolerance 0.0001): every entry of the gradient ... is below 1e-05, ...'
+        """
+        if self.problem is not None and not self.passed and numpy.isnan(self.worst_error):
+            return f"check: {self.verdict}: {self.problem}"
+        line = (f"check: {self.verdict}, worst relative error {self.worst_error:.2g} against central finite "
+                f"differences (tolerance {self.tolerance:g})")
+        return line if self.problem is None else f"{line}: {self.problem}"
 
 
 def relative_errors(gradient: numpy.ndarray, differences: numpy.ndarray, floor: float) -> numpy.ndarray:
@@ -71,7 +96,11 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     ``|gradient - difference| / max(|gradient|, |difference|, 1e-5 · (1 + |f|))``,
     so entries too small to resolve next to ``f``'s value count absolutely.
     The check passes when the worst error is at most ``tolerance``; a NaN or
-    infinite entry on either side fails it. ``f`` is called ``2n + 1`` times
+    infinite entry on either side fails it. Two cases prove nothing and say
+    so in ``problem``: an output that changes between two evaluations at the
+    same point (``np.random`` in the function) fails with that reason, and a
+    gradient whose every entry is below the resolution floor (but not exactly
+    zero) is ``inconclusive``. ``f`` is called ``2n + 1`` times
     for ``n`` numbers, never with the arguments themselves modified;
     ``progress`` (``True``, ``False`` or ``"auto"``, see
     :mod:`zygote_nb.progress`) shows a bar over those calls.
@@ -88,8 +117,16 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     """
     validation.require_callable("check_gradient", f)
     value, gradient = withgradient(f, *args) if computed is None else computed
-    floor = RESOLUTION * (1 + abs(float(getval(objective_cotangent(value)[0]))))
+    objective = float(getval(objective_cotangent(value)[0]))
+    floor = RESOLUTION * (1 + abs(objective))
     flattened = [structure.flatten(arg) for arg in args]
+    again = float(getval(objective_cotangent(f(*args))[0]))
+    if not _same_number(objective, again):
+        nothing = (None,) * len(args)
+        return GradientCheck(False, float("nan"), tolerance, nothing, gradient, nothing, (
+            f"the output changed between two evaluations at the same point ({objective:.6g}, then {again:.6g}), "
+            "so finite differences measure that change, not the gradient: make the function deterministic "
+            "(fix its random numbers, e.g. numpy.random.default_rng(0) made inside it) to check it"))
     points = [[_real_point(leaf) for leaf in leaves] for leaves, _ in flattened]
     differences = [[numpy.zeros(point.shape) for point in leaf_points] for leaf_points in points]
 
@@ -122,7 +159,26 @@ def check_gradient(f: Callable, *args: Any, tolerance: float = 1e-4, progress: P
     checked = [error for error in errors if error is not None]
     worst_error = max(checked, key=_nan_first) if checked else 0.0
     return GradientCheck(bool(worst_error <= tolerance), worst_error, tolerance, tuple(errors), gradient,
-                         tuple(structured_differences))
+                         tuple(structured_differences), _unresolved(flattened, gradient, differences, floor))
+
+
+def _same_number(first: float, second: float) -> bool:
+    """Equal up to rounding (summation order may differ between runs), or both NaN."""
+    return bool(numpy.isclose(first, second, rtol=1e-12, atol=0.0, equal_nan=True))
+
+
+def _unresolved(flattened: list, gradient: tuple, differences: list, floor: float) -> str | None:
+    """Why agreement proves nothing when no entry of either side reaches the resolution floor, else ``None``."""
+    sides = [numpy.abs(_dense(leaf_gradient, difference)).ravel()
+             for (leaves, tree), arg_gradient, arg_differences in zip(flattened, gradient, differences)
+             for leaf_gradient, difference in zip(tree.leaves_of(arg_gradient), arg_differences)]
+    sides += [numpy.abs(difference).ravel() for arg_differences in differences for difference in arg_differences]
+    largest = max((float(numpy.max(side, initial=0.0)) for side in sides), default=0.0)
+    if largest == 0.0 or not largest < floor:  # exact agreement at zero, or something was resolved (or NaN)
+        return None
+    return (f"every entry of the gradient and of the differences (the largest is {largest:.2g}) is below "
+            f"{floor:.2g}, the smallest change finite differences resolve next to the value; rescale the "
+            "function or check at another point")
 
 
 def _real_point(leaf: Any) -> numpy.ndarray:

@@ -26,6 +26,7 @@ If several layers share a parameter array, eager updates give wrong results
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy
@@ -33,7 +34,7 @@ from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
 from . import backend, structure
-from .optimisers import Leaf
+from .optimisers import Leaf, refuse_integer_array
 from .pullback import current_trace
 
 
@@ -84,8 +85,19 @@ defvjp(_eager_leaf, _update_instead_of_gradient)
 defjvp(_eager_leaf, lambda tangent, ans, leaf, group, position: tangent)
 
 
-def _require_matching_state(state: Any, model: Any, path: str) -> None:
-    """``state`` must mirror ``model``: the same containers, and some state at every trainable array."""
+def _require_matching_state(state: Any, model: Any, path: str, inside: tuple = ()) -> None:
+    """``state`` must mirror ``model``: the same containers, and some state at every trainable array.
+
+    An integer array is refused as :func:`~zygote_nb.optimisers.setup` refuses it. An object met again
+    inside itself was not entered by ``setup`` (its state is ``None``); under ``gradient`` such an
+    object is the caller's, not the traced copy, so an object's ``None`` state is accepted below the
+    top (``inside``: the ids of the objects on the way here).
+    """
+    value = getval(model)
+    refuse_integer_array(value, path)
+    fields = None if isinstance(model, (dict, list, tuple)) else structure.object_fields(value)
+    if fields is not None and (id(value) in inside or (inside and state is None)):
+        return
     problem = None
     if isinstance(model, dict):
         if not isinstance(state, dict) or state.keys() != model.keys():
@@ -93,30 +105,37 @@ def _require_matching_state(state: Any, model: Any, path: str) -> None:
     elif isinstance(model, (list, tuple)):
         if not isinstance(state, (list, tuple)) or len(state) != len(model):
             problem = f"a {type(model).__name__} of length {len(model)}"
-    elif backend.is_array(getval(model)) and numpy.issubdtype(getval(model).dtype, numpy.inexact):
+    elif fields is not None:
+        if not isinstance(state, SimpleNamespace) or vars(state).keys() != fields.keys():
+            problem = f"a namespace with the attributes {sorted(fields)}"
+    elif backend.is_array(value) and numpy.issubdtype(value.dtype, numpy.inexact):
         if state is None or isinstance(state, (dict, list, tuple)):
             problem = "the state of one array (a Leaf)"
-        elif isinstance(state, Leaf) and not state.fits(getval(model)):
-            problem = f"a Leaf set up for an array of shape {numpy.shape(getval(model))}"
+        elif isinstance(state, Leaf) and not state.fits(value):
+            problem = f"a Leaf set up for an array of shape {numpy.shape(value)}"
     if problem is not None:
         raise ValueError(f"eager_update(state, model, update): at {path} the model has "
-                         f"{type(getval(model)).__name__} but the state has {type(state).__name__}, expected "
+                         f"{type(value).__name__} but the state has {type(state).__name__}, expected "
                          f"{problem}: build the state with optimisers.setup(rule, model) from this same model "
                          f"(or its part)")
     if isinstance(model, dict):
         for key in model:
-            _require_matching_state(state[key], model[key], f"{path}[{key!r}]")
+            _require_matching_state(state[key], model[key], f"{path}[{key!r}]", inside)
     elif isinstance(model, (list, tuple)):
         for index, item in enumerate(model):
-            _require_matching_state(state[index], item, f"{path}[{index}]")
+            _require_matching_state(state[index], item, f"{path}[{index}]", inside)
+    elif fields is not None:
+        for name, item in fields.items():
+            _require_matching_state(getattr(state, name), item, f"{path}.{name}", inside + (id(value),))
 
 
 def eager_update(state: Any, model: Any, update: Callable) -> Any:
     """Return ``model``; when its gradient is known in the backward pass, call ``update(state, model, grad)``.
 
-    ``model`` is an array or a nested dict / list / tuple of arrays (one
-    layer, say); ``state`` its optimiser state from
-    :func:`zygote_nb.optimisers.setup`; ``update`` changes ``model`` in place,
+    ``model`` is an array, a nested dict / list / tuple of arrays, or a plain
+    object holding them (one layer, say); ``state`` its optimiser state from
+    :func:`zygote_nb.optimisers.setup`, which refuses integer arrays, as this
+    does; ``update`` changes ``model`` in place,
     like :func:`zygote_nb.optimisers.update`.  No gradient is passed back for
     ``model``: ``gradient`` reports ``None`` for it.  Outside any
     differentiation it returns ``model`` and updates nothing.

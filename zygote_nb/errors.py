@@ -37,10 +37,18 @@ _MISSING_RULE = re.compile(r"^(VJP|JVP) of (\S+) wrt argnums? .* not defined")
 def explain(error: BaseException) -> str | None:
     """The one-line message for an error raised by tracing, or ``None`` for the user's own errors."""
     message = str(error)
-    if "does not support item assignment" in message and "Box" in message:
+    if ("does not support item assignment" in message or "has no attribute '__setitem__'" in message) \
+            and "Box" in message:
         return ("in-place assignment to a traced array cannot be differentiated: write into a "
                 "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array "
                 "with np.where / np.concatenate")
+    if "arrays used as indices must be of integer" in message or "integer or boolean arrays are valid indices" in message:
+        # A plain ndarray indexed by a traced array first turns the index into an object array, which warns.
+        aside = ("" if "arrays used as indices" in message else
+                 " (the ObjectArrayWarning just before came from NumPy reading that index)")
+        return ("an index is a float array: every input is differentiated as floats, integer arrays too, so an "
+                "array used as an index must not be an input; leave it out of the inputs (read it from the "
+                f"notebook or close over it) and differentiate with respect to the arrays it indexes{aside}")
     missing = _MISSING_RULE.match(message)
     if missing:
         mode, name = missing.groups()
@@ -72,7 +80,7 @@ class explained_errors:
     def __exit__(self, error_type, error, traceback) -> bool:
         if error is None or isinstance(error, DifferentiationError):
             return False
-        if not isinstance(error, (TypeError, ValueError, NotImplementedError, KeyError, AttributeError)):
+        if not isinstance(error, (TypeError, ValueError, NotImplementedError, KeyError, AttributeError, IndexError)):
             return False
         message = explain(error)
         if message is None:

@@ -1,12 +1,25 @@
 """Optimisation rules that update a model's arrays in place, after Optimisers.jl.
 
-A *model* is an array or a nested ``dict`` / ``list`` / ``tuple`` of arrays.
+A *model* is an array or a nested ``dict`` / ``list`` / ``tuple`` of arrays, or
+a plain Python object whose attributes hold them (a hand-written ``Dense``
+layer, an ``MLP`` holding a list of layers, a dataclass).
 ``setup(rule, model)`` builds a *state tree* of the same structure, with a
 :class:`Leaf` (the rule and its per-array state) at every trainable array —
-a float or complex ``numpy.ndarray`` — and ``None`` everywhere else.
+a float or complex ``numpy.ndarray`` — and ``None`` everywhere else; an
+object's state is a ``types.SimpleNamespace`` of its attributes' states, as its
+gradient is a namespace of its attributes' gradients.
 ``update(state, model, grad)`` then moves every array of ``model`` one step
 against ``grad``, which has the model's structure with ``None`` wherever no
 gradient arrived (such a leaf, or a whole branch, is left alone).
+
+Arrays are updated in place, so an integer array cannot be trained (its values
+cannot become fractions) and is never skipped silently either: ``setup`` and
+``update`` refuse it, naming where it is and the fix.
+
+>>> import numpy as np
+>>> setup(Descent(), {"W": np.array([[1, 2]])})
+Traceback (most recent call last):
+ValueError: the array at model['W'] has integer dtype int64 and cannot be trained in place: make it float (numpy.array(..., dtype=float) or .astype(float)), or keep integer data out of the model you train
 
 >>> import numpy as np
 >>> model = {"W": np.array([1.0, 2.0]), "name": "line"}
@@ -22,11 +35,13 @@ An array that appears in the model more than once (a tied weight) gets one
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from .params import IdDict
+from .structure import object_fields
 
 __all__ = ["Descent", "Momentum", "Adam", "Leaf", "setup", "update"]
 
@@ -142,16 +157,35 @@ def _is_trainable(x):
     return isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.inexact)
 
 
+def refuse_integer_array(x, path):
+    """Raise for an integer ``numpy.ndarray`` at ``path``: in-place updates cannot train it.
+
+    >>> refuse_integer_array(np.zeros(2), "model")  # a float array passes
+    """
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iu":
+        raise ValueError(
+            f"the array at {path} has integer dtype {x.dtype} and cannot be trained in place: make it float "
+            "(numpy.array(..., dtype=float) or .astype(float)), or keep integer data out of the model you train"
+        )
+
+
 def setup(rule, model):
     """Build the state tree for ``model``: a :class:`Leaf` per trainable array.
 
     ``rule`` is :class:`Descent`, :class:`Momentum`, :class:`Adam` or any object
-    with ``init(x)`` and ``apply(state, x, grad) -> (state, step)``. Integer
-    arrays, scalars, strings and ``None`` are not trainable and get ``None``.
+    with ``init(x)`` and ``apply(state, x, grad) -> (state, step)``. Scalars,
+    strings and ``None`` are not trainable and get ``None``; an integer array
+    is refused with a ``ValueError`` (see the module docstring). A plain object
+    gets a ``types.SimpleNamespace`` of its attributes' states.
 
     >>> import numpy as np
     >>> setup(Momentum(), [np.zeros(2), (np.zeros(3), 7)])
     [Leaf(Momentum(lr=0.01, rho=0.9), ...), (Leaf(Momentum(lr=0.01, rho=0.9), ...), None)]
+    >>> class Dense:
+    ...     def __init__(self):
+    ...         self.W, self.activation = np.zeros(2), "relu"
+    >>> setup(Descent(), Dense())
+    namespace(W=Leaf(Descent(lr=0.1), None), activation=None)
     """
     if not (callable(getattr(rule, "init", None)) and callable(getattr(rule, "apply", None))):
         raise TypeError(
@@ -159,18 +193,25 @@ def setup(rule, model):
         )
     leaves = IdDict()  # a tied array, met twice, gets its one Leaf again
 
-    def build(node):
+    def build(node, path, inside=()):
+        # ``inside``: the objects this node sits in, as for gradients (structure.flatten): a layer that
+        # points back to its model is not entered again, while a layer used twice is, sharing its Leaves.
+        refuse_integer_array(node, path)
         if _is_trainable(node):
             if node not in leaves:
                 leaves[node] = Leaf(rule, rule.init(node))
             return leaves[node]
         if isinstance(node, Mapping):
-            return {key: build(value) for key, value in node.items()}
+            return {key: build(value, f"{path}[{key!r}]", inside) for key, value in node.items()}
         if isinstance(node, (list, tuple)):
-            return _same_kind(node, [build(item) for item in node])
+            return _same_kind(node, [build(item, f"{path}[{index}]", inside) for index, item in enumerate(node)])
+        fields = object_fields(node)
+        if fields is not None and id(node) not in inside:
+            inside = inside + (id(node),)
+            return SimpleNamespace(**{name: build(value, f"{path}.{name}", inside) for name, value in fields.items()})
         return None
 
-    return build(model)
+    return build(model, "model")
 
 
 def _same_kind(sequence, items):
@@ -206,6 +247,7 @@ def _collect(state, node, grad, path, pending):
     """Pair each Leaf with its array and gradient, summing the gradients of a tied array."""
     if grad is None:
         return
+    refuse_integer_array(node, path)
     if _is_trainable(node):
         if not isinstance(state, Leaf):
             raise ValueError(f"state has no Leaf for the array at {path}; rebuild it with setup(rule, model)")
@@ -233,6 +275,11 @@ def _collect(state, node, grad, path, pending):
         _expect(isinstance(grad, (list, tuple)) and len(grad) == len(node), "gradient", path)
         for index, item in enumerate(node):
             _collect(state[index], item, grad[index], f"{path}[{index}]", pending)
+    elif object_fields(node) is not None:
+        fields = object_fields(node)
+        _expect(isinstance(state, SimpleNamespace) and vars(state).keys() == fields.keys(), "state", path)
+        for name, value in fields.items():
+            _collect(getattr(state, name), value, getattr(grad, name, None), f"{path}.{name}", pending)
 
 
 def _expect(matches, what, path):

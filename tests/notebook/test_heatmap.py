@@ -87,3 +87,65 @@ def test_any_shape_draws_a_png(shape):
 
 def test_all_zero_matrix_gets_a_usable_colour_range():
     assert matrix_axes(draw(numpy.zeros((2, 2)))).images[0].get_clim() == (-1.0, 1.0)
+
+
+def softmax_jacobian(size=8):
+    s = numpy.exp(numpy.linspace(-1.0, 2.0, size))
+    s /= s.sum()
+    return numpy.diag(s) - numpy.outer(s, s)
+
+
+def drawn(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+@pytest.mark.parametrize("size", [1, 3, 8, 10])
+def test_every_written_entry_fits_inside_its_cell(size):
+    matrix = softmax_jacobian(size) * 1.2345
+    figure = draw(matrix)
+    renderer, axes = drawn(figure), matrix_axes(figure)
+    entries = [text for text in axes.texts]
+    assert len(entries) in (0, size * size)
+    for text in entries:
+        column, row = text.get_position()
+        corner = axes.transData.transform([(column - 0.5, row - 0.5), (column + 0.5, row + 0.5)])
+        box = text.get_window_extent(renderer)
+        assert min(corner[:, 0]) <= box.x0 and box.x1 <= max(corner[:, 0]), text.get_text()
+        assert min(corner[:, 1]) <= box.y0 and box.y1 <= max(corner[:, 1]), text.get_text()
+    if size == 8:  # the softmax of notebook 02: written, not dropped
+        assert entries
+
+
+def test_rounding_noise_and_negative_zero_are_written_as_zero():
+    axes = matrix_axes(draw(numpy.array([[0.25, 5.55e-17], [-0.0, -0.5]])))
+    assert [text.get_text() for text in axes.texts] == ["0.25", "0", "0", "-0.5"]
+
+
+def test_too_many_digits_for_the_cells_writes_nothing_rather_than_overflowing():
+    matrix = numpy.full((10, 10), -1.23456e-7) + numpy.eye(10)  # 10 columns of '-1.23e-07' cannot fit
+    figure = draw(matrix)
+    renderer, axes = drawn(figure), matrix_axes(figure)
+    cell_width = axes.get_window_extent(renderer).width / 10
+    assert all(text.get_window_extent(renderer).width <= cell_width for text in axes.texts)
+
+
+@pytest.mark.parametrize("row_blocks", [None, [("a", 1), ("weights", 3)]])
+def test_the_colour_bar_sits_beside_the_matrix_clear_of_the_row_names(row_blocks):
+    figure = draw(numpy.arange(16.0).reshape(4, 4), column_blocks=[("a", 1), ("weights", 3)], row_blocks=row_blocks)
+    renderer = drawn(figure)
+    matrix_box, bar_box = (axes.get_window_extent(renderer) for axes in (figure.axes[0], figure.axes[-1]))
+    names_right = max((axes.get_tightbbox(renderer).x1 for axes in figure.axes[0].child_axes), default=matrix_box.x1)
+    gap = bar_box.x0 - max(matrix_box.x1, names_right if row_blocks else matrix_box.x1)
+    assert 0 < gap < 0.04 * figure.bbox.width
+
+
+def test_the_text_summary_writes_rounding_noise_as_zero():
+    from zygote_nb.notebook.results import JacobianResult
+
+    jacobian = numpy.array([[0.4161, 5.551e-17], [-0.0, 0.8323]])
+    summary = JacobianResult("y", numpy.zeros(2), {"x": numpy.zeros(2)}, {"x": jacobian}).summary()
+    assert "e-17" not in summary and "-0." not in summary and "0.4161" in summary

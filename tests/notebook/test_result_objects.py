@@ -65,7 +65,7 @@ def test_hessian_summary_counts_eigenvalues_and_names_the_point():
     assert "eigenvalues (ascending): [-1.  0.  2.]" in text
     assert "1 positive, 1 negative, 1 near zero" in text
     assert "degenerate" in text
-    assert result._repr_png_()[:4] == b"\x89PNG"
+    assert result.heatmap_png[:4] == b"\x89PNG"
 
 
 def test_check_error_column_spans_the_rows_of_a_container_input():

@@ -253,6 +253,8 @@ def leaf_labels(name: str, tree: structure.Tree) -> list[str]:
         paths = [f"{name}[{key!r}]" for key in tree.keys]
     elif tree.kind == "namedtuple":
         paths = [f"{name}.{field_name}" for field_name in tree.container_type._fields]
+    elif tree.kind == "object":
+        paths = [f"{name}.{attribute}" for attribute in tree.keys]
     else:
         paths = [f"{name}[{position}]" for position in range(len(tree.children))]
     return [label for path, child in zip(paths, tree.children) for label in leaf_labels(path, child)]

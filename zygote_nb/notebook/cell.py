@@ -126,7 +126,10 @@ _STATEMENTS = {
 def _describe(statement: ast.stmt) -> str:
     """``an if statement``, ``a for loop``: a statement in words, with its article."""
     name = type(statement).__name__
-    return _STATEMENTS.get(name, f"a {name.lower()} statement")
+    if name in _STATEMENTS:
+        return _STATEMENTS[name]
+    kind = name.lower()
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} statement"
 
 
 def traceable_counterpart(value: Any) -> Any:

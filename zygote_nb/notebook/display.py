@@ -1,7 +1,8 @@
 """Showing a magic's result: one display bundle with a text summary, HTML and, for matrices, a PNG heatmap.
 
 Front ends pick what they can show: a notebook renders the HTML (which embeds
-the heatmap), a terminal IPython prints the ``text/plain`` summary, and formats
+the heatmap, so the PNG is not sent beside it as well: a saved notebook would
+hold the picture twice), a terminal IPython prints the ``text/plain`` summary, and formats
 the running shell does not show are not computed at all (no heatmap is drawn
 for a plain terminal).
 
@@ -9,7 +10,9 @@ for a plain terminal).
 >>> from zygote_nb.notebook.results import JacobianResult
 >>> result = JacobianResult("2 * x", numpy.array([2.0]), {"x": 1.0}, {"x": numpy.array([2.0])})
 >>> sorted(matrix_bundle(result, plot=True, formats={"text/plain", "text/html", "image/png"}))
-['image/png', 'text/html', 'text/plain']
+['text/html', 'text/plain']
+>>> sorted(matrix_bundle(result, plot=True, formats={"text/plain", "image/png"}))
+['image/png', 'text/plain']
 >>> sorted(matrix_bundle(result, plot=True, formats={"text/plain"}))
 ['text/plain']
 """
@@ -42,12 +45,12 @@ def gradient_bundle(result: GradientResult, formats: frozenset = ALL_FORMATS) ->
 
 
 def matrix_bundle(result: MatrixResult, plot: bool, formats: frozenset = ALL_FORMATS) -> dict:
-    """A Jacobian or Hessian: summary text, HTML with the heatmap embedded, and the heatmap as PNG."""
+    """A Jacobian or Hessian: summary text, and HTML with the heatmap embedded (or, without HTML, the PNG)."""
     bundle = {"text/plain": result.summary()}
     plot = plot and result.plottable
     if "text/html" in formats:
         bundle["text/html"] = result.to_html(plot=plot)
-    if plot and "image/png" in formats:
+    elif plot and "image/png" in formats:
         bundle["image/png"] = base64.b64encode(result.heatmap_png).decode("ascii")
     return bundle
 

@@ -25,14 +25,17 @@ import math
 import numpy
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.textpath import TextPath
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
 FIGURE_SIZE = (6.4, 5.6)  # inches
 DPI = 100
 MATRIX_AXES = (0.14, 0.11, 0.62, 0.71)  # left, bottom, width, height as fractions of the figure
-COLOUR_BAR_AXES = (0.87, 0.11, 0.03, 0.71)
+COLOUR_BAR_WIDTH = 0.03
 COLOUR_MAP = "RdBu_r"
-SMALL = 10  # up to this many rows and columns, every index is ticked and every entry written in its cell
+SMALL = 10  # up to this many rows and columns, every index is ticked and every entry written where it fits
+NOISE = 1e-12  # entries this small next to the largest are rounding noise, written as 0
+FONT_SIZES = (8, 7, 6)  # points, tried in turn until the longest entry fits its cell
 
 
 def resolution() -> tuple[int, int]:
@@ -141,7 +144,8 @@ def heatmap_figure(matrix: numpy.ndarray, *, title: str, row_label: str,
         axis.set_major_locator(FixedLocator(range(size)) if size <= SMALL else MaxNLocator(nbins=6, integer=True))
     if rows <= SMALL and columns <= SMALL:
         _write_entries(axes, matrix, limit)
-    figure.colorbar(image, cax=figure.add_axes(COLOUR_BAR_AXES))
+    right_names = [name for name, _ in row_blocks] if row_blocks and len(row_blocks) > 1 else []
+    figure.colorbar(image, cax=figure.add_axes(colour_bar_axes(max(map(len, right_names), default=0))))
     axes.set_xlabel(_axis_label(column_blocks))
     axes.set_ylabel(_axis_label(row_blocks) if row_blocks else f"{shorten(row_label, 40)} (index)")
     _mark_blocks(axes, column_blocks, "x")
@@ -170,10 +174,69 @@ def shorten(text: str, width: int) -> str:
     return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
+def colour_bar_axes(right_name_length: int) -> tuple:
+    """The colour bar's place: just right of the matrix, past the row blocks' names (this many characters)."""
+    left, bottom, width, height = MATRIX_AXES
+    gap = 0.02 + (0.03 + 0.011 * right_name_length if right_name_length else 0.0)
+    return (left + width + gap, bottom, COLOUR_BAR_WIDTH, height)
+
+
+def without_noise(matrix: numpy.ndarray) -> numpy.ndarray:
+    """``matrix`` with entries below ``NOISE`` times its largest finite magnitude (and ``-0.0``) set to ``0.0``.
+
+    >>> without_noise(numpy.array([[0.25, 5.55e-17], [-0.0, numpy.nan]]))
+    array([[0.25,  0.  ],
+           [0.  ,   nan]])
+    """
+    limit = colour_limit(finite_range(matrix))
+    with numpy.errstate(invalid="ignore"):
+        return numpy.where(numpy.abs(matrix) < NOISE * limit, 0.0, matrix)
+
+
+def entry_labels(matrix: numpy.ndarray, digits: int) -> numpy.ndarray:
+    """Each entry as text with ``digits`` significant digits, noise written ``0`` (see :func:`without_noise`).
+
+    >>> entry_labels(numpy.array([[0.25, 5.55e-17], [-0.0, -0.12345]]), 3)
+    array([['0.25', '0'],
+           ['0', '-0.123']], dtype='<U6')
+    """
+    return numpy.array([[f"{entry:.{digits}g}" for entry in row] for row in without_noise(matrix)])
+
+
+def fitting_labels(matrix: numpy.ndarray, cell_size: tuple) -> tuple | None:
+    """``(labels, font size)`` for the largest font, then the most digits (3, else 2), whose widest label fits a cell.
+
+    ``cell_size`` is a cell's ``(width, height)`` in points; ``None`` when no label fits.
+
+    >>> fitting_labels(numpy.array([[-0.00992]]), (50.0, 50.0))[1]
+    8
+    >>> fitting_labels(numpy.array([[-0.00992]]), (5.0, 50.0)) is None
+    True
+    """
+    width, height = cell_size
+    candidates = []
+    for digits in (3, 2):
+        labels = entry_labels(matrix, digits)
+        # Text width grows with the font size: measure each distinct label once at one point.
+        widest = max((TextPath((0, 0), label, size=1).get_extents().width for label in set(labels.flat)), default=0)
+        candidates.append((labels, widest))
+    for size in FONT_SIZES:
+        for labels, widest in candidates:
+            if widest * size <= 0.9 * width and 1.3 * size <= height:
+                return labels, size
+    return None
+
+
 def _write_entries(axes, matrix: numpy.ndarray, limit: float) -> None:
+    rows, columns = matrix.shape
+    cell_size = (MATRIX_AXES[2] * FIGURE_SIZE[0] * 72 / columns, MATRIX_AXES[3] * FIGURE_SIZE[1] * 72 / rows)
+    fitting = fitting_labels(matrix, cell_size)
+    if fitting is None:
+        return
+    labels, size = fitting
     for (row, column), entry in numpy.ndenumerate(matrix):
         dark = numpy.isnan(entry) or abs(entry) > 0.6 * limit
-        axes.text(column, row, f"{entry:.3g}", ha="center", va="center", fontsize=8,
+        axes.text(column, row, labels[row, column], ha="center", va="center", fontsize=size,
                   color="white" if dark else "black")
 
 

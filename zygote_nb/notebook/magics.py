@@ -8,7 +8,7 @@ it (:mod:`~zygote_nb.notebook.display`).
 ``%%hessian?`` shows the options first:
 
 >>> print(DifferentiationMagics.hessian.__doc__.splitlines()[2])
-  %%hessian [-o NAME] [--no-plot] [--reverse] NAME [NAME ...]
+  %%hessian [-o NAME] [--no-plot] [--reverse] [--memory-budget SIZE]
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .derivatives import gradient_of_cell, hessian_of_cell, jacobian_of_cell
+from .derivatives import gradient_of_cell, hessian_of_cell, jacobian_of_cell, memory_size, refuse_output_name
 from .display import display_gradient_result, display_matrix_result
 
 INPUTS_HELP = "the notebook variables to differentiate with respect to: numbers and arrays"
-OUTPUT_HELP = "bind the result object to NAME (default {default}): .value, .grad, result['x']"
+OUTPUT_HELP = ("bind the result object to NAME (default {default}): .value, .grad, result['x']; "
+               "not an input's name nor a module's")
+BUDGET_HELP = ("the most memory the derivative's batched engine may use, e.g. 4GB, 512MB or 1e9 (bytes); "
+               "above it the work goes in chunks or stops with MemoryBudgetError")
 
 
 @magics_class
@@ -37,6 +40,7 @@ class DifferentiationMagics(Magics):
             raise UsageError(f"{error} (%%{magic.__name__}? lists the options)") from None
         if not options.output.isidentifier() or keyword.iskeyword(options.output):
             raise UsageError(f"-o needs a variable name, got {options.output!r}: e.g. -o result")
+        refuse_output_name(options.output, options.inputs, self.shell.user_ns)
         return options
 
     @magic_arguments(name="%gradient")
@@ -55,8 +59,8 @@ class DifferentiationMagics(Magics):
         The cell runs as a normal cell, with np/numpy rebound to traceable
         numpy (functions from earlier cells included); the variables it
         assigns are kept. If the last expression is a tuple, its first element
-        is differentiated. A failing cell leaves the namespace as it was. For
-        an array output use %%jacobian.
+        is differentiated. A failing cell puts every name back (changes made
+        in place to objects stay). For an array output use %%jacobian.
 
         Example::
 
@@ -75,6 +79,7 @@ class DifferentiationMagics(Magics):
     @argument("inputs", nargs="+", metavar="NAME", help=INPUTS_HELP)
     @argument("-o", "--output", metavar="NAME", default="_jac", help=OUTPUT_HELP.format(default="_jac"))
     @argument("--no-plot", action="store_true", help="do not draw the heatmap (text and table only)")
+    @argument("--memory-budget", metavar="SIZE", type=memory_size, help=BUDGET_HELP)
     @cell_magic
     def jacobian(self, line: str, cell: str) -> None:
         """The Jacobian of the cell's last expression (a number or real array) with respect to the named variables.
@@ -90,7 +95,7 @@ class DifferentiationMagics(Magics):
         """
         options = self._options(self.jacobian, line)
         result = jacobian_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                  header=f"%%jacobian {line}")
+                                  memory_budget=options.memory_budget, header=f"%%jacobian {line}")
         self.shell.user_ns[options.output] = result
         display_matrix_result(result, plot=not options.no_plot)
 
@@ -100,6 +105,7 @@ class DifferentiationMagics(Magics):
     @argument("--no-plot", action="store_true", help="do not draw the heatmap (text and table only)")
     @argument("--reverse", action="store_true",
               help="compute reverse over reverse (hessian_reverse) instead of forward over reverse")
+    @argument("--memory-budget", metavar="SIZE", type=memory_size, help=BUDGET_HELP)
     @cell_magic
     def hessian(self, line: str, cell: str) -> None:
         """The Hessian of the cell's last expression, a real number, with respect to the named variables.
@@ -115,7 +121,8 @@ class DifferentiationMagics(Magics):
         """
         options = self._options(self.hessian, line)
         result = hessian_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                 reverse=options.reverse, header=f"%%hessian {line}")
+                                 reverse=options.reverse, memory_budget=options.memory_budget,
+                                 header=f"%%hessian {line}")
         self.shell.user_ns[options.output] = result
         display_matrix_result(result, plot=not options.no_plot)
 

@@ -193,9 +193,7 @@ class GradientResult:
 
 def check_sentence(check: GradientCheck) -> str:
     """``'check: passed, worst relative error 3e-10 against finite differences (tolerance 0.0001)'``."""
-    verdict = "passed" if check.passed else "FAILED"
-    return (f"check: {verdict}, worst relative error {check.worst_error:.2g} against central finite "
-            f"differences (tolerance {check.tolerance:g})")
+    return check.sentence()
 
 
 class MatrixResult:
@@ -203,7 +201,8 @@ class MatrixResult:
 
     A subclass is a dataclass with ``output_source``, ``value``, ``inputs`` and
     ``grad``, and provides ``matrix``, ``blocks()`` (``(input name,
-    columns)`` in order), ``row_blocks()`` and ``summary_body()``.
+    columns)`` in order), ``row_blocks()``, ``summary_body()`` and
+    ``TABLE_CAPTION`` (what the statistics table under the picture lists).
     """
 
     def __getitem__(self, name: str) -> Any:
@@ -234,7 +233,7 @@ class MatrixResult:
         matrix = self.matrix
         lines = [f"  {matrix.shape[0]}×{matrix.shape[1]} matrix, {heatmap.describe_range(heatmap.finite_range(matrix))}"]
         if matrix.size <= FULL_ENTRIES:
-            lines.extend("    " + line for line in format_value(matrix).splitlines())
+            lines.extend("    " + line for line in format_value(heatmap.without_noise(matrix)).splitlines())
         return lines
 
     def to_html(self, plot: bool = True) -> str:
@@ -246,9 +245,10 @@ class MatrixResult:
         rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.grad[name])}</tr>"
                        for name in self.inputs)
         body = f"<pre>{_escape(chr(10).join(self.summary_body()))}</pre>"
+        caption = f'<caption style="text-align: left; white-space: nowrap">{_escape(self.TABLE_CAPTION)}</caption>'
         return (f'<div class="zygote-nb-result">{image}<p>{_escape(self.title)}; value '
                 f"{_html_value(self.value)}</p>"
-                f"<table>{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
+                f"<table>{caption}{_TABLE_HEAD.format(extra='')}{rows}</table>{body}</div>")
 
     def summary(self) -> str:
         """The text a terminal shows."""
@@ -256,9 +256,6 @@ class MatrixResult:
 
     def _repr_html_(self) -> str:
         return self.to_html(plot=True)
-
-    def _repr_png_(self) -> bytes | None:
-        return self.heatmap_png if self.plottable else None
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
         printer.text(self.summary())
@@ -286,6 +283,8 @@ class JacobianResult(MatrixResult):
     value: Any
     inputs: dict
     grad: dict
+
+    TABLE_CAPTION = "the Jacobian's block for each input (∂ output / ∂ input)"
 
     def titled(self, output_text: str) -> str:
         return f"Jacobian of {output_text} with respect to {', '.join(self.inputs)}"
@@ -334,6 +333,8 @@ class HessianResult(MatrixResult):
     grad: dict
     hessian: numpy.ndarray
     method: str = "forward over reverse"
+
+    TABLE_CAPTION = "the gradient for each input at this point (first derivatives, not the Hessian)"
 
     def titled(self, output_text: str) -> str:
         return f"Hessian of {output_text} with respect to {', '.join(self.inputs)}"

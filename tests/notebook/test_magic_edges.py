@@ -121,7 +121,7 @@ def test_the_statement_that_is_not_an_output_is_named_with_its_article(shell):
     error = run(shell, "%%gradient x\nif True:\n    y = 1")
     assert isinstance(error, UsageError) and "its last statement is an if statement" in str(error)
     error = run(shell, "%%gradient x\nfor i in range(2):\n    y = i")
-    assert "its last statement is a for statement" in str(error)
+    assert "its last statement is a for loop" in str(error)
 
 
 def test_a_failing_cell_puts_names_back_but_not_changes_made_in_place(shell):

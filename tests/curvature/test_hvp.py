@@ -1,0 +1,41 @@
+"""hvp against the dense Hessian (the engine's batched forward-over-reverse sweep) and finite differences."""
+
+import numpy
+import pytest
+
+import zygote_nb as zn
+import zygote_nb.numpy as np
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3), (2, 1, 3)])
+def test_hvp_of_an_array_of_any_shape_is_the_dense_hessian_times_v(shape):
+    random = numpy.random.default_rng(0)
+    x, v = random.standard_normal(shape), random.standard_normal(shape)
+    f = lambda x: np.sum(np.sin(x) * np.cos(np.sum(x ** 2)))
+    product = zn.hvp(f, x, v)
+    assert numpy.shape(product) == shape
+    dense = numpy.atleast_2d(zn.hessian_reverse(f, x))
+    numpy.testing.assert_allclose(numpy.ravel(product), dense @ numpy.ravel(v), atol=1e-12)
+
+
+def test_hvp_of_several_arguments_is_the_gradient_difference_quotient():
+    random = numpy.random.default_rng(1)
+    point = {"W": random.standard_normal((3, 2)), "b": random.standard_normal(2)}
+    direction = {"W": random.standard_normal((3, 2)), "b": random.standard_normal(2)}
+    f = lambda p: np.sum(np.tanh(numpy.ones((4, 3)) @ p["W"] + p["b"]) ** 2)
+    product = zn.hvp(f, point, direction)
+    step = 1e-5
+    moved = [{key: point[key] + sign * step * direction[key] for key in point} for sign in (1, -1)]
+    forward, backward = (zn.gradient(f, p)[0] for p in moved)
+    for key in point:
+        numpy.testing.assert_allclose(product[key], (forward[key] - backward[key]) / (2 * step), rtol=1e-6, atol=1e-8)
+
+
+def test_a_direction_of_the_wrong_shape_gets_an_error_naming_the_expected_shape():
+    with pytest.raises(ValueError, match=r"v must have the shape of x: expected \(3,\), got \(4,\)"):
+        zn.hvp(lambda x: np.sum(x ** 2), numpy.ones(3), numpy.ones(4))
+
+
+def test_a_non_scalar_function_is_refused_with_the_hessians_message():
+    with pytest.raises(Exception, match="scalar"):
+        zn.hvp(lambda x: x ** 2, numpy.ones(3), numpy.ones(3))

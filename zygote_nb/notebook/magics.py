@@ -8,7 +8,7 @@ it (:mod:`~zygote_nb.notebook.display`).
 ``%%hessian?`` shows the options first:
 
 >>> print(DifferentiationMagics.hessian.__doc__.splitlines()[2])
-  %%hessian [-o NAME] [--no-plot] [--reverse] NAME [NAME ...]
+  %%hessian [-o NAME] [--no-plot] [--reverse] [--dense] [--matrix-free]
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .derivatives import gradient_of_cell, hessian_of_cell, jacobian_of_cell
+from .curvature import EXTREMES
+from .derivatives import gradient_of_cell, jacobian_of_cell
+from .hessian_cell import hessian_at_any_size
 from .display import display_gradient_result, display_matrix_result
 
 INPUTS_HELP = "the notebook variables to differentiate with respect to: numbers and arrays"
@@ -100,6 +102,11 @@ class DifferentiationMagics(Magics):
     @argument("--no-plot", action="store_true", help="do not draw the heatmap (text and table only)")
     @argument("--reverse", action="store_true",
               help="compute reverse over reverse (hessian_reverse) instead of forward over reverse")
+    @argument("--dense", action="store_true", help="form the dense matrix whatever its size")
+    @argument("--matrix-free", action="store_true",
+              help="never form the matrix: eigenvalues, trace, density and slice from Hessian-vector products")
+    @argument("-k", type=int, default=EXTREMES, metavar="K",
+              help=f"how many eigenvalues at each end to find where not all are computed (default {EXTREMES})")
     @cell_magic
     def hessian(self, line: str, cell: str) -> None:
         """The Hessian of the cell's last expression, a real number, with respect to the named variables.
@@ -114,8 +121,11 @@ class DifferentiationMagics(Magics):
             np.sum(x ** 4) - np.sum(x ** 2)
         """
         options = self._options(self.hessian, line)
-        result = hessian_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                 reverse=options.reverse, header=f"%%hessian {line}")
+        if options.dense and options.matrix_free:
+            raise UsageError("--dense and --matrix-free exclude each other: give one, or neither to decide by size")
+        result = hessian_at_any_size(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                     dense=True if options.dense else False if options.matrix_free else None,
+                                     k=options.k, reverse=options.reverse, header=f"%%hessian {line}")
         self.shell.user_ns[options.output] = result
         display_matrix_result(result, plot=not options.no_plot)
 

@@ -36,6 +36,8 @@ ZERO_EIGENVALUE = 1e-8
 CRITICAL_GRADIENT = 1e-6
 # Up to this many rows every eigenvalue is computed and shown; beyond, the extremes only.
 FULL_SPECTRUM_LIMIT = 400
+# Relative accuracy of a partial summary's eigenvalues (each is shown with its bound).
+PARTIAL_TOLERANCE = 1e-4
 # How many eigenvalues at each end a partial summary finds by default.
 EXTREMES = 6
 
@@ -119,7 +121,8 @@ def classify(hessian: numpy.ndarray, gradient_norm: float, value: float = 0.0, k
         return undefined
     symmetric = (hessian + hessian.T) / 2
     if symmetric.shape[0] > FULL_SPECTRUM_LIMIT:
-        spectrum = extreme_eigenvalues(DenseOperator(symmetric), k, "both", tol=1e-10, max_hvps=300, seed=0)
+        spectrum = extreme_eigenvalues(DenseOperator(symmetric), k, "both", tol=PARTIAL_TOLERANCE, max_hvps=300,
+                                       seed=0)
         return from_extremes(spectrum, gradient_norm, value)
     eigenvalues = numpy.linalg.eigvalsh(symmetric)
     tolerance = ZERO_EIGENVALUE * float(numpy.abs(eigenvalues).max(initial=0.0))

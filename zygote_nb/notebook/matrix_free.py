@@ -25,6 +25,9 @@ from ..curvature.spectrum import extreme_eigenvalues
 from ..curvature.trace import TraceEstimate, trace_of
 from .curvature import Curvature, from_extremes
 
+# The eigenvalues shown need 4-5 figures, not 15: each one's bound is printed beside it.
+TOLERANCE = 1e-5
+LANCZOS_HVPS = 200
 TRACE_HVPS = 60
 DENSITY_RUNS, DENSITY_STEPS = 2, 40
 SLICE_POINTS = 21
@@ -49,7 +52,7 @@ def matrix_free_curvature(f: Callable, x: Any, value: float, gradient_norm: floa
                           progress="auto") -> MatrixFreeWork:
     """The curvature of ``f`` at ``x`` from Hessian-vector products only (the top eigenvector gives the slice)."""
     operator = HessianOperator("%%hessian", f, x)
-    spectrum = extreme_eigenvalues(operator, k, "both", tol=1e-6, max_hvps=300, seed=0, vectors=True,
+    spectrum = extreme_eigenvalues(operator, k, "both", tol=TOLERANCE, max_hvps=LANCZOS_HVPS, seed=0, vectors=True,
                                    progress=progress)
     curvature = from_extremes(spectrum, gradient_norm, value)
     if spectrum.stopped == "interrupted":

@@ -138,8 +138,9 @@ class MatrixFreeHessianResult:
         if work.density is not None:
             density_axes.plot(work.density.grid, work.density.density, color="#1f5fa8")
             density_axes.fill_between(work.density.grid, work.density.density, color="#1f5fa8", alpha=0.2)
-            density_axes.set_yscale("log")
-            density_axes.set_ylim(bottom=max(work.density.density.max() * 1e-6, 1e-300))
+            density_axes.set_yscale("log")  # outliers carry 1/n of the mass: a linear axis would hide them
+            peak = work.density.density.max()
+            density_axes.set_ylim(peak * 1e-6, peak * 3)
         density_axes.set(xlabel="eigenvalue λ", ylabel="density (log scale)", title="spectrum (SLQ)")
         if work.landscape is not None:
             slice_axes.plot(work.landscape.coefficients, work.landscape.loss, color="#b03020", marker=".")

@@ -65,7 +65,7 @@ def hessian_spectrum(f: Callable, x: Any, k: int = 6, which: str = "both", tol: 
 
     ``which`` is ``"both"``, ``"largest"`` or ``"smallest"``. The iteration
     stops when every wanted value's error bound is at most ``tol`` times the
-    largest |eigenvalue| seen, or after ``max_hvps`` Hessian-vector products
+    largest absolute eigenvalue seen, or after ``max_hvps`` Hessian-vector products
     (see :func:`~zygote_nb.hvp`), whichever comes first; the bounds hold either
     way. ``vectors=True`` also returns the eigenvectors shaped like ``x``.
     ``seed`` fixes the random start. The basis (one vector per product) must

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy
 
-from ..curvature.hvp import DenseOperator
-from ..curvature.spectrum import Spectrum, extreme_eigenvalues
+from ..curvature.dense import dense_extremes
+from ..curvature.spectrum import Spectrum
 
 # Eigenvalues within this fraction of the largest magnitude count as zero.
 ZERO_EIGENVALUE = 1e-8
@@ -121,8 +121,7 @@ def classify(hessian: numpy.ndarray, gradient_norm: float, value: float = 0.0, k
         return undefined
     symmetric = (hessian + hessian.T) / 2
     if symmetric.shape[0] > FULL_SPECTRUM_LIMIT:
-        spectrum = extreme_eigenvalues(DenseOperator(symmetric), k, "both", tol=PARTIAL_TOLERANCE, max_hvps=300,
-                                       seed=0)
+        spectrum = dense_extremes(symmetric, k, tol=PARTIAL_TOLERANCE)
         return from_extremes(spectrum, gradient_norm, value)
     eigenvalues = numpy.linalg.eigvalsh(symmetric)
     tolerance = ZERO_EIGENVALUE * float(numpy.abs(eigenvalues).max(initial=0.0))

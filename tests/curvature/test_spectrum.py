@@ -122,3 +122,20 @@ def test_ctrl_c_returns_what_was_found_with_bounds_that_still_hold():
 def test_bad_options_get_one_line_errors_naming_the_fix(options, message):
     with pytest.raises(ValueError, match=message):
         zn.hessian_spectrum(lambda x: np.sum(x ** 2), numpy.ones(3), **options)
+
+
+def test_the_dense_summary_bounds_hold_for_the_double_precision_matrix():
+    from zygote_nb.curvature.dense import dense_extremes
+
+    random = numpy.random.default_rng(7)
+    basis, _ = numpy.linalg.qr(random.standard_normal((500, 500)))
+    eigenvalues = numpy.concatenate([numpy.zeros(50), random.uniform(0.01, 1.0, 440), [3.0, 2.5, 2.0, 1.5],
+                                     [-1e-3, -0.5, -0.7, -2.0, -2.0, -2.0]])
+    matrix = basis @ numpy.diag(eigenvalues) @ basis.T
+    found = dense_extremes((matrix + matrix.T) / 2, k=4, tol=1e-6)
+    exact = numpy.sort(eigenvalues)
+    for values, errors in zip((found.largest, found.smallest), found.errors):
+        for value, error in zip(values, errors):
+            assert numpy.min(numpy.abs(exact - value)) <= error
+    numpy.testing.assert_allclose(found.largest, exact[::-1][:4], atol=1e-6)
+    assert found.smallest[0] == pytest.approx(-2.0, abs=1e-6)

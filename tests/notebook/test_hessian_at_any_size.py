@@ -104,7 +104,9 @@ def test_either_way_can_be_forced_and_k_chooses_how_many_eigenvalues(shell, caps
     free = shell.user_ns["free"]
     assert isinstance(free, MatrixFreeHessianResult)
     numpy.testing.assert_allclose(free.curvature.eigenvalues, [-12.0, 4.0, 8.0, 10.0], atol=1e-8)
-    assert "forced with --matrix-free" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "forced with --matrix-free" in text
+    assert len(printed_numbers(text, "largest")) == 2 and len(printed_numbers(text, "smallest")) == 2
     with pytest.raises(Exception, match="exclude each other"):
         shell.run_cell("%%hessian x --dense --matrix-free\nnp.sum(x ** 2)", store_history=False).raise_error()
 

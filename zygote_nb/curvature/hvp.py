@@ -45,7 +45,11 @@ class HessianOperator:
         with explained_errors():
             _, product = jvp(self._gradient_at, self.point.vector, numpy.asarray(vector, dtype=float))
         self.hvps += 1
-        return numpy.ravel(numpy.asarray(product, dtype=float))
+        product = numpy.ravel(numpy.asarray(product, dtype=float))
+        if not numpy.isfinite(product).all():
+            raise FloatingPointError("the Hessian-vector product has NaN or Inf entries: f is not finite or not twice "
+                                     "differentiable at this x (check f(x) and zn.gradient(f, x) there)")
+        return product
 
 
 class DenseOperator:

@@ -64,6 +64,7 @@ class Curvature:
     verdict: str
     errors: numpy.ndarray | None = None
     method: str = "all eigenvalues (eigvalsh)"
+    per_end: int = 0  # how many of the eigenvalues are from each end, where they are not all
 
     @property
     def complete(self) -> bool:
@@ -81,9 +82,9 @@ class Curvature:
                     f"(|λ| ≤ {self.tolerance:.2g})",
                     f"  {self.verdict}"]
         largest = ", ".join(f"{value:.6g} ± {error:.2g}" for value, error in
-                            zip(self.eigenvalues[::-1][:EXTREMES], self.errors[::-1][:EXTREMES]))
+                            zip(self.eigenvalues[::-1][:self.per_end], self.errors[::-1][:self.per_end]))
         smallest = ", ".join(f"{value:.6g} ± {error:.2g}" for value, error in
-                             zip(self.eigenvalues[:EXTREMES], self.errors[:EXTREMES]))
+                             zip(self.eigenvalues[:self.per_end], self.errors[:self.per_end]))
         return [f"  eigenvalues by {self.method}",
                 f"  largest: {largest}", f"  smallest: {smallest}", f"  {self.verdict}"]
 
@@ -177,7 +178,7 @@ def from_extremes(spectrum: Spectrum, gradient_norm: float, value: float) -> Cur
     else:
         kind = "degenerate"
     return Curvature(eigenvalues, None, None, None, tolerance, kind, critical,
-                     _verdict(kind, critical, gradient_norm), errors, method)
+                     _verdict(kind, critical, gradient_norm), errors, method, spectrum.largest.size)
 
 
 def _undefined(values: numpy.ndarray, value: float, critical: bool) -> Curvature | None:

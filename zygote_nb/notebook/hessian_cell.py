@@ -34,7 +34,7 @@ def dense_decision(size: int, memory_budget: int | None) -> tuple[bool, str]:
     """Whether to form the dense Hessian of ``size`` parameters, and the rule that decided.
 
     >>> dense_decision(2560, 10 ** 9)
-    (True, '2,560 parameters ≤ 4,096 and the 52.4 MB matrix fits the memory budget of 1.0 GB')
+    (True, '2,560 parameters ≤ 4,096 and the matrix (52.4 MB) fits the memory budget of 1.0 GB')
     >>> dense_decision(20000, 10 ** 12)[1]
     '20,000 parameters > 4,096 (a dense Hessian would take 3.2 GB and 20,000 products)'
     """
@@ -44,9 +44,9 @@ def dense_decision(size: int, memory_budget: int | None) -> tuple[bool, str]:
         return False, (f"{size:,} parameters > {DENSE_LIMIT:,} (a dense Hessian would take {readable(matrix_bytes)} "
                        f"and {size:,} products)")
     if matrix_bytes > budget:
-        return False, f"the {readable(matrix_bytes)} matrix exceeds the memory budget of {readable(budget)}"
-    return True, (f"{size:,} parameters ≤ {DENSE_LIMIT:,} and the {readable(matrix_bytes)} matrix fits the memory "
-                  f"budget of {readable(budget)}")
+        return False, f"the matrix ({readable(matrix_bytes)}) exceeds the memory budget of {readable(budget)}"
+    return True, (f"{size:,} parameters ≤ {DENSE_LIMIT:,} and the matrix ({readable(matrix_bytes)}) fits the "
+                  f"memory budget of {readable(budget)}")
 
 
 def hessian_at_any_size(source: str, input_names: list, namespace: dict, *, dense: bool | None = None,

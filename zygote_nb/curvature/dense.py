@@ -25,13 +25,17 @@ from .spectrum import Ends, Spectrum, extreme_eigenvalues
 
 def dense_extremes(matrix: numpy.ndarray, k: int, tol: float, max_products: int = 300,
                    seed: int = 0) -> Spectrum:
-    """The ``k`` largest and smallest eigenvalues of the symmetric ``matrix``, with bounds that hold for it."""
+    """The ``k`` largest and smallest eigenvalues of the symmetric part of ``matrix``, with bounds that hold for it.
+
+    (A Hessian computed in floating point is symmetric up to rounding; the
+    search ignores that rounding, the bounds do not.)
+    """
     search = extreme_eigenvalues(DenseOperator(matrix.astype(numpy.float32)), k, "both", tol=tol,
                                  max_hvps=max_products, seed=seed, vectors=True)
     ends = []
     for vectors in search.vectors:
         block = numpy.array(vectors, dtype=float).reshape(len(vectors), -1).T
-        images = matrix @ block
+        images = (matrix @ block + matrix.T @ block) / 2  # the symmetric part, without forming it
         lengths = numpy.sum(block * block, axis=0)
         values = numpy.sum(block * images, axis=0) / lengths
         residuals = numpy.linalg.norm(images - block * values, axis=0) / numpy.sqrt(lengths)

@@ -111,7 +111,8 @@ def lanczos(operator, start: numpy.ndarray, max_steps: int, converged: Callable 
             betas.append(0.0)
             stopped = "exhausted"
             break
-        if beta <= numpy.finfo(float).eps * size * max(abs(alpha), max(map(abs, alphas)), 1e-300):
+        scale = max(max(map(abs, alphas)), max(betas, default=0.0), numpy.finfo(float).tiny)
+        if beta <= numpy.finfo(float).eps * size * scale:
             # An invariant subspace: its values are exact; continue in the rest of the space.
             _, residual = _orthogonalise(random.standard_normal(size), basis[:step + 1])
             beta_next = 0.0

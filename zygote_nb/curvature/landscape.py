@@ -64,8 +64,8 @@ def loss_landscape(f: Callable, x: Any, directions: Any = None, dimensions: int 
     list of layer weights, a dict); ``f(x)`` must be a real number.
 
     >>> import zygote_nb.numpy as np
-    >>> surface = loss_landscape(lambda layers: np.sum(layers[0] ** 2), [np.ones((2, 2))], directions="random", dimensions=2,
-    ...                          points=3, seed=0)
+    >>> surface = loss_landscape(lambda layers: np.sum(layers[0] ** 2), [np.ones((2, 2))], directions="random",
+    ...                          dimensions=2, points=3, seed=0)
     >>> surface.loss.shape, float(surface.loss[1, 1])
     ((3, 3), 4.0)
     """

@@ -120,11 +120,9 @@ def classify(hessian: numpy.ndarray, gradient_norm: float, value: float = 0.0, k
     undefined = _undefined(hessian, value, critical)
     if undefined is not None:
         return undefined
-    symmetric = (hessian + hessian.T) / 2
-    if symmetric.shape[0] > FULL_SPECTRUM_LIMIT:
-        spectrum = dense_extremes(symmetric, k, tol=PARTIAL_TOLERANCE)
-        return from_extremes(spectrum, gradient_norm, value)
-    eigenvalues = numpy.linalg.eigvalsh(symmetric)
+    if hessian.shape[0] > FULL_SPECTRUM_LIMIT:
+        return from_extremes(dense_extremes(hessian, k, tol=PARTIAL_TOLERANCE), gradient_norm, value)
+    eigenvalues = numpy.linalg.eigvalsh((hessian + hessian.T) / 2)
     tolerance = ZERO_EIGENVALUE * float(numpy.abs(eigenvalues).max(initial=0.0))
     positive = int((eigenvalues > tolerance).sum())
     negative = int((eigenvalues < -tolerance).sum())

@@ -113,7 +113,11 @@ class DifferentiationMagics(Magics):
 
         Shows a heatmap, the sorted eigenvalues with the counts of positive,
         negative and near-zero ones, and whether the point is a minimum,
-        maximum, saddle or degenerate. Long computations show a progress bar.
+        maximum, saddle or degenerate. Beyond 4,096 parameters (or a matrix
+        over the memory budget) it goes matrix-free: the k extreme eigenvalues
+        with error bounds, the trace, the spectrum's density and the loss
+        along the top eigenvector, from Hessian-vector products. Long
+        computations show a progress bar; Ctrl-C keeps what was done.
 
         Example::
 

@@ -4,6 +4,7 @@ The independent paths are SciPy's ARPACK on Hessian-vector products written by
 hand from the closed-form Hessian, and closed-form traces.
 """
 
+import html
 import re
 import warnings
 
@@ -107,6 +108,7 @@ def test_either_way_can_be_forced_and_k_chooses_how_many_eigenvalues(shell, caps
     text = capsys.readouterr().out
     assert "forced with --matrix-free" in text
     assert len(printed_numbers(text, "largest")) == 2 and len(printed_numbers(text, "smallest")) == 2
+    assert html.escape(free.summary()) in free.to_html()  # the notebook shows the numbers the terminal prints
     with pytest.raises(Exception, match="exclude each other"):
         shell.run_cell("%%hessian x --dense --matrix-free\nnp.sum(x ** 2)", store_history=False).raise_error()
 

@@ -41,6 +41,7 @@ def test_a_non_scalar_function_is_refused_with_the_hessians_message():
         zn.hvp(lambda x: x ** 2, numpy.ones(3), numpy.ones(3))
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # sqrt's derivatives at 0, on purpose
 def test_a_point_where_the_products_are_not_finite_gets_a_clear_error():
     with pytest.raises(FloatingPointError, match="not finite or not twice differentiable"):
         zn.hessian_spectrum(lambda x: np.sum(np.sqrt(x)), numpy.array([0.0, 1.0]), k=1)

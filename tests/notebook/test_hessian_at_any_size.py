@@ -113,6 +113,7 @@ def test_either_way_can_be_forced_and_k_chooses_how_many_eigenvalues(shell, caps
         shell.run_cell("%%hessian x --dense --matrix-free\nnp.sum(x ** 2)", store_history=False).raise_error()
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")  # the point of the test
 @pytest.mark.parametrize("dense", [True, False])
 def test_a_point_where_the_value_is_nan_warns_and_gives_no_verdict(dense):
     namespace = {"np": numpy, "x": numpy.array([-1.0, 2.0])}

@@ -45,3 +45,18 @@ def test_a_non_scalar_function_is_refused_with_the_hessians_message():
 def test_a_point_where_the_products_are_not_finite_gets_a_clear_error():
     with pytest.raises(FloatingPointError, match="not finite or not twice differentiable"):
         zn.hessian_spectrum(lambda x: np.sum(np.sqrt(x)), numpy.array([0.0, 1.0]), k=1)
+
+
+def test_hvp_with_params_is_the_explicit_hvp_keyed_by_parameter():
+    W, b = numpy.array([[0.1, -0.2], [0.05, 0.3]]), numpy.array([0.3, -0.1])
+    loss = lambda: np.sum(np.tanh(W @ numpy.array([1.0, 2.0]) + b) ** 2)
+    direction_W, direction_b = numpy.ones((2, 2)), numpy.array([1.0, -1.0])
+    products = zn.hvp(loss, zn.Params([W, b]), [direction_W, direction_b])
+    explicit = lambda p: np.sum(np.tanh(p[0] @ numpy.array([1.0, 2.0]) + p[1]) ** 2)
+    dense = zn.hessian(lambda flat: explicit((np.reshape(flat[:4], (2, 2)), flat[4:])),
+                       numpy.concatenate([W.ravel(), b]))
+    expected = dense @ numpy.concatenate([direction_W.ravel(), direction_b])
+    numpy.testing.assert_allclose(products[W].ravel(), expected[:4], atol=1e-12)
+    numpy.testing.assert_allclose(products[b], expected[4:], atol=1e-12)
+    spectrum = zn.hessian_spectrum(loss, zn.Params([W, b]), k=1, seed=0)
+    numpy.testing.assert_allclose(spectrum.largest, numpy.linalg.eigvalsh(dense)[-1:], rtol=1e-8)

@@ -21,6 +21,8 @@ from ..errors import explained_errors
 from ..forward import jvp
 from ..gradients import withgradient
 from ..hessians import _gradient_function
+from ..implicit import _as_explicit
+from ..params import Grads, IdDict, Params
 from ..progress import Progress, wants_progress
 from .point import FlatPoint
 
@@ -34,6 +36,10 @@ class HessianOperator:
 
     def __init__(self, operator_name: str, f: Callable, x: Any):
         checks.require_callable(operator_name, f)
+        self.params = None
+        if isinstance(x, Params):  # implicit mode: a zero-argument loss of the parameters it reads
+            self.params, explicit = _as_explicit(f, x)
+            f, x = (lambda values: explicit(*values)), tuple(self.params)
         self.point = FlatPoint(x)
         self.size = self.point.size
         self.hvps = 0
@@ -71,17 +77,28 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
 
     ``x`` is a number, an array of any shape, or a tuple/list/dict of them
     (several arguments: pass them as one tuple and unpack inside ``f``);
-    ``v`` has the same structure. Forward over reverse: one product costs a
-    few gradients (see ``benchmarks/curvature.py``) and never forms ``H``.
+    ``v`` has the same structure. With a :class:`~zygote_nb.Params` ``x`` and
+    a zero-argument ``f`` (implicit mode), ``v`` maps each parameter to its
+    direction (a ``Grads``, an ``IdDict``, or a list in order) and the
+    result is a ``Grads``. Forward over reverse: one product costs a few
+    gradients (see ``benchmarks/curvature.py``) and never forms ``H``.
 
     >>> import zygote_nb.numpy as np
     >>> f = lambda p: p["w"] ** 2 * p["b"]
     >>> hvp(f, {"w": 3.0, "b": 2.0}, {"w": 1.0, "b": 0.0})
     {'w': np.float64(4.0), 'b': np.float64(6.0)}
+    >>> from zygote_nb import Params
+    >>> w = np.array([1.0, 2.0])
+    >>> hvp(lambda: np.sum(w ** 3), Params([w]), [np.ones(2)])[w]
+    array([ 6., 12.])
     """
     operator = HessianOperator("hvp", f, x)
-    product = operator.matvec(operator.point.flatten_like(v, "v"))
-    return operator.point.rebuild(product)
+    if operator.params is not None:
+        v = tuple(v) if isinstance(v, (list, tuple)) else tuple(v[param] for param in operator.params)
+    product = operator.point.rebuild(operator.matvec(operator.point.flatten_like(v, "v")))
+    if operator.params is not None:
+        return Grads(operator.params, IdDict(zip(operator.params, product)))
+    return product
 
 
 def value_and_gradient_norm(f: Callable, x: Any) -> tuple[float, float]:

@@ -85,3 +85,11 @@ def test_random_directions_are_filter_normalised_per_row():
 def test_bad_directions_get_an_error_naming_the_choices():
     with pytest.raises(ValueError, match="directions must be None"):
         zn.loss_landscape(lambda x: np.sum(x ** 2), numpy.ones(2), directions="sharpest")
+
+
+def test_the_landscape_of_a_params_loss_is_that_of_the_explicit_loss():
+    w = numpy.array([0.5, -1.0, 2.0])
+    implicit = zn.loss_landscape(lambda: np.sum(w ** 4), zn.Params([w]), directions=[[numpy.ones(3)]], points=5)
+    explicit = zn.loss_landscape(lambda x: np.sum(x ** 4), w, directions=[numpy.ones(3)], points=5)
+    numpy.testing.assert_allclose(implicit.loss, explicit.loss)
+    numpy.testing.assert_allclose(implicit.loss, [numpy.sum((w + t) ** 4) for t in numpy.linspace(-1, 1, 5)])

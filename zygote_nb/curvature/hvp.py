@@ -40,6 +40,7 @@ class HessianOperator:
         if isinstance(x, Params):  # implicit mode: a zero-argument loss of the parameters it reads
             self.params, explicit = _as_explicit(f, x)
             f, x = (lambda values: explicit(*values)), tuple(self.params)
+        self.function = f
         self.point = FlatPoint(x)
         self.size = self.point.size
         self.hvps = 0

@@ -61,7 +61,9 @@ def loss_landscape(f: Callable, x: Any, directions: Any = None, dimensions: int 
     found by Lanczos with at most ``max_hvps`` products), ``"random"``
     (``dimensions`` filter-normalised random directions), or a list of one or
     two directions shaped like ``x``. ``x`` may be a structure of arrays (a
-    list of layer weights, a dict); ``f(x)`` must be a real number.
+    list of layer weights, a dict) or a ``Params`` (then ``f`` takes no
+    arguments and directions are lists in parameter order); ``f(x)`` must be
+    a real number.
 
     >>> import zygote_nb.numpy as np
     >>> surface = loss_landscape(lambda layers: np.sum(layers[0] ** 2), [np.ones((2, 2))], directions="random",
@@ -74,10 +76,10 @@ def loss_landscape(f: Callable, x: Any, directions: Any = None, dimensions: int 
         raise ValueError(f"dimensions must be 1 (a slice) or 2 (a surface), got {dimensions!r}")
     if not isinstance(points, (int, numpy.integer)) or points < 3:
         raise ValueError(f"points must be a whole number of at least 3, got {points!r}")
-    point = FlatPoint(x)
+    operator = HessianOperator("loss_landscape", f, x)  # cheap until asked for products
+    f, point = operator.function, operator.point
     eigenvalues, hvps = None, 0
     if directions is None:
-        operator = HessianOperator("loss_landscape", f, x)
         spectrum = extreme_eigenvalues(operator, dimensions, "largest", max_hvps=max_hvps, seed=seed, vectors=True)
         flat_directions, eigenvalues, hvps = list(spectrum.vectors.largest), spectrum.largest, spectrum.hvps
     elif isinstance(directions, str) and directions == "random":

@@ -11,6 +11,7 @@ from . import hooks
 from .backend import current_backend, set_backend, using_backend
 from .buffer import Buffer
 from .checkpoint import checkpointed
+from .curvature import hessian_density, hessian_spectrum, hessian_trace, hvp, loss_landscape
 from .eager import eager_update
 from .engine import MemoryBudgetError
 from .errors import DifferentiationError
@@ -28,7 +29,7 @@ from .showgrad import capture_reports, showgrad
 
 __all__ = [
     "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "capture_reports", "checkpointed", "current_backend",
-    "diaghessian", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
+    "diaghessian", "hessian_density", "hessian_spectrum", "hessian_trace", "hvp", "loss_landscape", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
     "ignore_derivatives", "jacobian", "pullback", "set_backend", "showgrad", "trace_gradient", "using_backend", "withgradient", "withjacobian",
 ]
 

@@ -43,7 +43,7 @@ def _require_scalar_function(operator_name: str, f: Callable, args: tuple) -> No
     validation.require_real_scalar(operator_name, value, SCALAR_HINT)
 
 
-def _gradient_function(operator_name: str, f: Callable, args: tuple, position: int) -> Callable:
+def gradient_function(operator_name: str, f: Callable, args: tuple, position: int) -> Callable:
     """``point ↦ ∂f/∂args[position]`` at ``point`` (zeros where f ignores it), checking that ``f`` is a real scalar."""
 
     def gradient_at(point):
@@ -111,7 +111,7 @@ def _second_derivative(operator_name: str, f: Callable, x: Any, mode: str, progr
     require_engine(operator_name, engine)
     (x,) = backend.on_one_library([x])
     with explained_errors():
-        recording = _recorded(engine, mode, _gradient_function(operator_name, f, (x,), 0), x)
+        recording = _recorded(engine, mode, gradient_function(operator_name, f, (x,), 0), x)
         matrices = engine_for(engine, recording).jacobian_matrices(
             recording, 1, mode=mode, memory_budget=memory_budget, progress=progress, operator_name=operator_name)
         return _as_result(x, matrices[0])
@@ -142,7 +142,7 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
             if not structure.is_differentiable(x):
                 diagonals.append(None)
                 continue
-            recording = _recorded(engine, "forward", _gradient_function("diaghessian", f, args, position), x)
+            recording = _recorded(engine, "forward", gradient_function("diaghessian", f, args, position), x)
             diagonal = engine_for(engine, recording).hessian_diagonal(recording, memory_budget, progress)
             if not backend.is_array(getval(x)):
                 diagonal = diagonal.reshape(()) if isbox(diagonal) else float(diagonal)

@@ -32,7 +32,7 @@ __all__ = ["implicit_pullback", "implicit_gradient", "implicit_withgradient", "i
            "implicit_withjacobian"]
 
 
-def _as_explicit(loss: Callable, params: Params) -> tuple[Params, Callable]:
+def as_explicit(loss: Callable, params: Params) -> tuple[Params, Callable]:
     """``loss`` as a function of the parameters: called with one stand-in per parameter, in order."""
     if not isinstance(params, Params):
         raise TypeError(f"implicit differentiation needs a Params, got {type(params).__name__}: "
@@ -66,7 +66,7 @@ def implicit_pullback(loss: Callable, params: Params) -> tuple[Any, Callable]:
     held a parameter holds the very same array again once the forward pass ends,
     also when the loss raises.
     """
-    params, explicit = _as_explicit(loss, params)
+    params, explicit = as_explicit(loss, params)
     value, back = pullback(explicit, *params)
     return value, lambda cotangent: _grads(params, back(cotangent))
 
@@ -81,7 +81,7 @@ def implicit_withgradient(loss: Callable, params: Params) -> WithGradient:
     >>> res.val, res.grad[w]
     (9.0, array([6.]))
     """
-    params, explicit = _as_explicit(loss, params)
+    params, explicit = as_explicit(loss, params)
     value, gradients = withgradient(explicit, *params)
     return WithGradient(value, _grads(params, gradients))
 
@@ -105,7 +105,7 @@ def implicit_withjacobian(loss: Callable, params: Params, progress: Progress = F
     array([[2., 4., 6., 8.],
            [2., 4., 6., 8.]])
     """
-    params, explicit = _as_explicit(loss, params)
+    params, explicit = as_explicit(loss, params)
     value, jacobians = withjacobian(explicit, *params, progress=progress, engine=engine,
                                     memory_budget=memory_budget)
     return WithJacobian(value, _grads(params, jacobians))

@@ -24,7 +24,8 @@ def test_dash_o_refuses_an_inputs_or_a_modules_name(shell, magic, name, what):
 def test_memory_budget_reaches_the_engine(shell, magic):
     shell.run_cell("big = np.linspace(0.1, 1.0, 300)", store_history=False)
     cell = "np.sin(big) * big" if magic == "jacobian" else "np.sum(np.sin(big) * big)"
-    assert isinstance(run(shell, f"%%{magic} big --no-plot --memory-budget 10KB\n{cell}"), MemoryBudgetError)
+    forced = " --dense" if magic == "hessian" else ""  # an unforced %%hessian goes matrix-free when it does not fit
+    assert isinstance(run(shell, f"%%{magic} big --no-plot{forced} --memory-budget 10KB\n{cell}"), MemoryBudgetError)
     assert run(shell, f"%%{magic} big --no-plot --memory-budget 1GB -o result\n{cell}") is None
     big = shell.user_ns["big"]
     derivative = numpy.sin(big) + big * numpy.cos(big)  # d/dx (x sin x)
@@ -33,6 +34,19 @@ def test_memory_budget_reaches_the_engine(shell, magic):
     else:
         second = 2 * numpy.cos(big) - big * numpy.sin(big)
         numpy.testing.assert_allclose(shell.user_ns["result"].hessian, numpy.diag(second), atol=1e-12)
+
+
+def test_a_hessian_that_does_not_fit_the_budget_goes_matrix_free(shell):
+    shell.run_cell("big = np.linspace(0.1, 1.0, 300)", store_history=False)
+    assert run(shell, "%%hessian big --no-plot --memory-budget 10KB -o result\nnp.sum(np.sin(big) * big)") is None
+    result = shell.user_ns["result"]
+    assert "budget" in result.reason and not hasattr(result, "hessian")
+    big = shell.user_ns["big"]
+    second = 2 * numpy.cos(big) - big * numpy.sin(big)  # the Hessian's diagonal: its eigenvalues
+    curvature = result.curvature
+    for eigenvalue, error in zip(curvature.eigenvalues, curvature.errors):
+        assert numpy.min(numpy.abs(second - eigenvalue)) <= error + 1e-9
+    assert abs(curvature.eigenvalues.max() - second.max()) <= 1e-6
 
 
 def test_memory_budget_that_is_not_a_size_is_a_usage_error(shell):

@@ -19,7 +19,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .derivatives import gradient_of_cell, hessian_of_cell, jacobian_of_cell, memory_size, refuse_output_name
+from .curvature import EXTREMES
+from .derivatives import gradient_of_cell, jacobian_of_cell, memory_size, refuse_output_name
+from .hessian_cell import hessian_at_any_size
 from .display import display_gradient_result, display_matrix_result
 
 INPUTS_HELP = "the notebook variables to differentiate with respect to: numbers and arrays"
@@ -106,13 +108,22 @@ class DifferentiationMagics(Magics):
     @argument("--reverse", action="store_true",
               help="compute reverse over reverse (hessian_reverse) instead of forward over reverse")
     @argument("--memory-budget", metavar="SIZE", type=memory_size, help=BUDGET_HELP)
+    @argument("--dense", action="store_true", help="form the dense matrix whatever its size")
+    @argument("--matrix-free", action="store_true",
+              help="never form the matrix: eigenvalues, trace, density and slice from Hessian-vector products")
+    @argument("-k", type=int, default=EXTREMES, metavar="K",
+              help=f"how many eigenvalues at each end to find where not all are computed (default {EXTREMES})")
     @cell_magic
     def hessian(self, line: str, cell: str) -> None:
         """The Hessian of the cell's last expression, a real number, with respect to the named variables.
 
         Shows a heatmap, the sorted eigenvalues with the counts of positive,
         negative and near-zero ones, and whether the point is a minimum,
-        maximum, saddle or degenerate. Long computations show a progress bar.
+        maximum, saddle or degenerate. Beyond 4,096 parameters (or a matrix
+        over the memory budget) it goes matrix-free: the k extreme eigenvalues
+        with error bounds, the trace, the spectrum's density and the loss
+        along the top eigenvector, from Hessian-vector products. Long
+        computations show a progress bar; Ctrl-C keeps what was done.
 
         Example::
 
@@ -120,9 +131,12 @@ class DifferentiationMagics(Magics):
             np.sum(x ** 4) - np.sum(x ** 2)
         """
         options = self._options(self.hessian, line)
-        result = hessian_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                 reverse=options.reverse, memory_budget=options.memory_budget,
-                                 header=f"%%hessian {line}")
+        if options.dense and options.matrix_free:
+            raise UsageError("--dense and --matrix-free exclude each other: give one, or neither to decide by size")
+        result = hessian_at_any_size(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                     dense=True if options.dense else False if options.matrix_free else None,
+                                     k=options.k, reverse=options.reverse, memory_budget=options.memory_budget,
+                                     header=f"%%hessian {line}")
         self.shell.user_ns[options.output] = result
         display_matrix_result(result, plot=not options.no_plot)
 

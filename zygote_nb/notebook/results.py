@@ -35,7 +35,7 @@ from ..flow.origin import origin_lines
 from ..flow.recording import leaf_labels
 
 from . import heatmap
-from .curvature import Curvature, classify
+from .curvature import EXTREMES, Curvature, caption_verdict, classify
 
 FULL_ENTRIES = 64  # arrays up to this size are printed in full, larger ones summarised
 
@@ -333,6 +333,8 @@ class HessianResult(MatrixResult):
     grad: dict
     hessian: numpy.ndarray
     method: str = "forward over reverse"
+    extremes: int = EXTREMES
+    size_rule: str = ""  # why %%hessian formed the dense matrix
 
     TABLE_CAPTION = "the gradient for each input at this point (first derivatives, not the Hessian)"
 
@@ -359,16 +361,16 @@ class HessianResult(MatrixResult):
     def curvature(self) -> Curvature:
         gradient_norm = float(numpy.sqrt(sum(numpy.sum(numpy.square(gradient)) for gradient in self.grad.values()
                                              if gradient is not None)))
-        return classify(self.hessian, gradient_norm, float(self.value))
+        return classify(self.hessian, gradient_norm, float(self.value), self.extremes)
+
+    def heatmap(self):
+        """The heatmap with the eigenvalue verdict under it."""
+        return caption_verdict(super().heatmap(), self.curvature)
 
     def summary_body(self) -> list[str]:
         curvature = self.curvature
-        return [*self.matrix_text(),
-                f"  computed {self.method}",
-                f"  eigenvalues (ascending): {format_value(curvature.eigenvalues)}",
-                f"  {curvature.positive} positive, {curvature.negative} negative, {curvature.zero} near zero "
-                f"(|λ| ≤ {curvature.tolerance:.2g})",
-                f"  {curvature.verdict}"]
+        rule = f"; dense because {self.size_rule}" if self.size_rule else ""
+        return [*self.matrix_text(), f"  computed {self.method}{rule}", *curvature.lines()]
 
 
 def _columns(jacobian: Any) -> int:

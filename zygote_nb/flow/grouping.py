@@ -36,7 +36,9 @@ class GraphItem:
     """One box of the drawing: a single node, or the operations of one source line.
 
     ``kind`` is ``"input"``, ``"operation"``, ``"output"``, ``"hook"``,
-    ``"showgrad"`` or ``"group"``; ``caption`` the lines of text its box shows.
+    ``"showgrad"`` or ``"group"``; ``caption`` the lines of text its box shows;
+    ``origin`` is ``"forward"`` or ``"backward"`` where the item holds the
+    first operation of that pass to produce NaN or Inf (its caption then starts with ``⚠``).
     """
 
     key: str
@@ -49,6 +51,7 @@ class GraphItem:
     is_output: bool
     kind: str = "operation"
     caption: tuple[str, ...] = ()
+    origin: str | None = None
 
     @property
     def is_group(self) -> bool:
@@ -103,6 +106,7 @@ def display_graph(flow: GradientFlow, threshold: int = GROUP_THRESHOLD, expanded
             key = f"node {node.index}"
         members.setdefault(key, []).append(node)
     assigned = assigned_nodes(flow)
+    origins = {origin.node: origin.direction for origin in (flow.forward_origin, flow.backward_origin) if origin}
     items, position_of = [], {}
     for key, nodes in members.items():
         norm, finite = combined_norm(nodes)
@@ -110,9 +114,12 @@ def display_graph(flow: GradientFlow, threshold: int = GROUP_THRESHOLD, expanded
         label = nodes[0].name if single else group_label(nodes)
         kind = node_kind(nodes[0]) if single else "group"
         caption = node_caption(flow, nodes[0], kind, assigned) if single else group_caption(nodes, label)
+        origin = next((origins[node.index] for node in nodes if node.index in origins), None)
+        if origin is not None:
+            caption = (f"⚠ {caption[0]}", *caption[1:])
         items.append(GraphItem(key, label, tuple(node.index for node in nodes), min(node.depth for node in nodes),
                                norm, finite, single and nodes[0].kind == "input",
-                               any(node.is_output for node in nodes), kind, caption))
+                               any(node.is_output for node in nodes), kind, caption, origin))
         for node in nodes:
             position_of[node.index] = len(items) - 1
     edges = sorted({(position_of[parent], position_of[node.index]) for node in flow.nodes for parent in node.parents

@@ -60,15 +60,17 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
     summary) is what shows without one, and with ``--no-widget``.  The view
     needs the cell's recorded flow (``result.flow``, made by
     :func:`~zygote_nb.flow.trace_gradient`); a hook control moved in it
-    replays the backward pass and updates ``result.grad``. The view knows
+    replays the backward pass and updates ``result.grad``; only the newest
+    views keep their recordings (:func:`~.flow_view.retire_older_views`). The view knows
     nothing of ``--check``, so a check's verdict follows it on a line of its own.
     """
     formats = shown_formats()
     flow = result.flow
     if widget and flow is not None and "text/html" in formats:
-        from .flow_view import FlowView
+        from .flow_view import FlowView, retire_older_views
 
         view = FlowView(flow)
+        retire_older_views(view)
         view.on_replay(lambda replayed: result.grad.update(zip(result.grad, replayed.gradients)))
         display(view)
         if result.check is not None:

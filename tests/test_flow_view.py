@@ -137,23 +137,27 @@ def test_the_colour_scale_spans_at_least_two_decades_unless_fixed_wider():
     assert ">1e-6<" in fixed.graph_svg() and ">1e1<" in fixed.graph_svg()
 
 
-def test_older_views_of_a_rerun_cell_give_up_their_recordings(monkeypatch):
+def test_a_rerun_cell_s_older_views_give_up_their_recordings(monkeypatch):
     from zygote_nb.notebook import flow_view
 
     monkeypatch.setattr(flow_view, "_live_views", [])
-    views = []
-    for _ in range(flow_view.LIVE_RECORDINGS + 2):
-        views.append(FlowView(clipped_flow()[1]))
-        flow_view.retire_older_views(views[-1])
-    released = [view.released for view in views]
-    assert released == [True, True] + [False] * flow_view.LIVE_RECORDINGS
-    oldest = views[0]
+    reruns = []
+    for _ in range(3):
+        reruns.append(FlowView(clipped_flow()[1]))
+        flow_view.retire_older_views(reruns[-1], "cell A")
+    assert [view.released for view in reruns] == [True, True, False]
+    oldest = reruns[0]
     assert oldest.flow._recorded == {} and all(node.gradient_array is None for node in oldest.flow.nodes)
-    assert all(slider.disabled for slider in sliders(oldest)) and not any(slider.disabled for slider in sliders(views[-1]))
+    assert all(slider.disabled for slider in sliders(oldest)) and not any(slider.disabled for slider in sliders(reruns[-1]))
     assert "gave up its recording" in oldest.banner.value
     assert oldest._repr_mimebundle_()["image/svg+xml"].startswith("<svg")  # still drawn
     with pytest.raises(RuntimeError, match="run the cell again"):
         oldest.flow.replay()
+    others = []
+    for cell in range(flow_view.LIVE_RECORDINGS):
+        others.append(FlowView(clipped_flow()[1]))
+        flow_view.retire_older_views(others[-1], f"cell {cell}")
+    assert reruns[-1].released and not any(view.released for view in others)
 
 
 def test_groups_can_be_expanded_and_collapsed():
@@ -176,6 +180,8 @@ def test_groups_can_be_expanded_and_collapsed():
 def test_the_layer_chart_switches_between_lines_and_inputs():
     _, flow = clipped_flow()
     view = FlowView(flow)
+    assert view.layer_image.layout.display == "none"  # drawn only when asked for
+    view.layer_choice.value = "line"
     by_line = bytes(view.layer_image.value)
     view.layer_choice.value = "input"
     assert bytes(view.layer_image.value).startswith(PNG_SIGNATURE) and view.layer_image.value != by_line

@@ -70,7 +70,7 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
         from .flow_view import FlowView, retire_older_views
 
         view = FlowView(flow)
-        retire_older_views(view)
+        retire_older_views(view, cell_key(result))
         view.on_replay(lambda replayed: result.grad.update(zip(result.grad, replayed.gradients)))
         display(view)
         if result.check is not None:
@@ -78,6 +78,13 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
             display({"text/plain": sentence, "text/html": f"<p>{html.escape(sentence)}</p>"}, raw=True)
         return
     display(gradient_bundle(result, formats), raw=True)
+
+
+def cell_key(result: GradientResult) -> str:
+    """Which cell a result came from: the front end's cell id where the kernel was told it, else the cell's output line."""
+    shell = get_ipython()
+    metadata = (getattr(shell, "parent_header", None) or {}).get("metadata", {})
+    return str(metadata.get("cellId") or result.output_source)
 
 
 def display_matrix_result(result: MatrixResult, plot: bool) -> None:

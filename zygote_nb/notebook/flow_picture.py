@@ -9,8 +9,7 @@ have their own shapes; the legend under the graph explains every mark.
 Each box carries its source line and statistics as a ``<title>`` (the
 tooltip), and ``data-key`` for the live view's clicks.  User text is
 escaped, and nothing refers to an ``id``, so two pictures on one page never
-share markers.  The PNG is the same SVG rendered by resvg (a Rust library
-shipped as a wheel; no system binaries) with matplotlib's DejaVu fonts.
+share markers.  The PNG fallback is this SVG rasterised (:mod:`.flow_png`).
 
 >>> import zygote_nb.numpy as np
 >>> from zygote_nb.flow import display_graph, layout, trace_gradient
@@ -19,17 +18,14 @@ shipped as a wheel; no system binaries) with matplotlib's DejaVu fonts.
 >>> svg = graph_svg(flow, graph, layout(graph))
 >>> svg.startswith("<svg") and "⚠ np.log(…)" in svg and 'data-key="node 1"' in svg
 True
->>> svg_png(svg)[:4]
-b'\\x89PNG'
 """
 
 from __future__ import annotations
 
 import math
-import os
+from functools import lru_cache
 from html import escape
 
-import matplotlib
 from matplotlib import colormaps
 from matplotlib.colors import to_hex, to_rgb
 
@@ -37,8 +33,6 @@ from ..flow import DisplayGraph, GradientFlow, GraphItem, GraphLayout
 from ..flow.layout import CHARACTER_WIDTH, LINE_HEIGHT
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
-FONT_FILES = [os.path.join(matplotlib.get_data_path(), "fonts", "ttf", name)
-              for name in ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf")]
 COLOUR_MAP = "viridis"
 NON_FINITE_COLOUR = "#d62728"
 VANISHING_COLOUR = "#c7c7c7"
@@ -88,9 +82,16 @@ def item_fill(item: GraphItem, scale: tuple[int, int], vanishing: float) -> str:
     return scale_colour(math.log10(item.gradient_norm), scale)
 
 
+@lru_cache(maxsize=1)
+def colour_table() -> tuple[str, ...]:
+    """The colour map as 256 hex colours (``colormaps[name]`` builds a fresh copy on every look-up)."""
+    colours = colormaps[COLOUR_MAP]
+    return tuple(to_hex(colours(step / 255)) for step in range(256))
+
+
 def scale_colour(decade: float, scale: tuple[int, int]) -> str:
     low, high = scale
-    return to_hex(colormaps[COLOUR_MAP](min(1.0, max(0.0, (decade - low) / (high - low)))))
+    return colour_table()[round(255 * min(1.0, max(0.0, (decade - low) / (high - low))))]
 
 
 def text_colour(fill: str) -> str:
@@ -239,11 +240,3 @@ def legend_svg(scale: tuple[int, int], vanishing: float) -> tuple[str, float, fl
     parts.append(text_lines(["loop feeds an earlier line"], x + 28, y + 8))
     x += 28 + 27 * CHARACTER_WIDTH
     return "".join(parts), max(first_row_width, x), 2 * LEGEND_ROW + 16
-
-
-def svg_png(svg: str) -> bytes:
-    """The SVG rendered to PNG (resvg, with the DejaVu fonts matplotlib ships, so every machine draws it alike)."""
-    import resvg_py
-
-    return bytes(resvg_py.svg_to_bytes(svg_string=svg, font_files=FONT_FILES, skip_system_fonts=True,
-                                       monospace_family="DejaVu Sans Mono", font_family="DejaVu Sans Mono"))

@@ -15,10 +15,11 @@ Outside a widget front end (nbconvert, GitHub, a docs page) the view's
 display bundle also carries the graph as SVG (with a PNG fallback) and a text
 summary, in an HTML form where every user string is escaped.
 
-A recording keeps every intermediate value alive, so a notebook that re-runs
-a ``%%gradient`` cell keeps only the newest :data:`LIVE_RECORDINGS` views'
-recordings (:func:`retire_older_views`); an older view keeps its picture
-and text, says that its recording was released, and disables its controls.
+A recording keeps every intermediate value alive, so when a ``%%gradient``
+cell runs again its older view gives up its recording, and only the newest
+:data:`LIVE_RECORDINGS` cells' views keep theirs (:func:`retire_older_views`);
+a released view keeps its picture and text, says that its recording was
+released, and disables its controls.
 
 >>> import zygote_nb.numpy as np
 >>> from zygote_nb.flow import trace_gradient
@@ -41,9 +42,10 @@ from ..flow.reports import tunable_parameters
 from ..flow.text import describe_hook
 from .flow_drawing import GradientNormsPicture, GradientPicture
 from .flow_graph import FlowGraph
-from .flow_picture import colour_scale, graph_svg, svg_png
+from .flow_picture import colour_scale, graph_svg
+from .flow_png import svg_png
 
-LIVE_RECORDINGS = 3  # views of re-run cells beyond these give up their recordings (each holds every intermediate array)
+LIVE_RECORDINGS = 4  # views of different cells that keep their recordings (each holds every intermediate array)
 
 _EMPTY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
@@ -66,6 +68,7 @@ class FlowView(widgets.VBox):
         self.colour_range = colour_range
         self.released = False
         self._layout: tuple[tuple, GraphLayout] | None = None
+        self._drawn_selection: str | None = None
         self.group_threshold = group_threshold
         self.expanded: frozenset = frozenset()
         self._refreshing = False
@@ -83,7 +86,10 @@ class FlowView(widgets.VBox):
         self.details = widgets.HTML()
         self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none", width="380px"))
         self.hook_controls = widgets.VBox()
-        self.layer_choice = widgets.ToggleButtons(options=[("by source line", "line"), ("by input", "input")],
+        # The charts are drawn by matplotlib, which costs more than the whole view: only when asked for.
+        self._gradient_wanted = False
+        self.layer_choice = widgets.ToggleButtons(options=[("hidden", "off"), ("by source line", "line"),
+                                                           ("by input", "input")],
                                                   description="gradient flow", style={"description_width": "initial"})
         self.layer_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         for widget, name in ((self, "zygote-flow"), (self.banner, "zygote-flow-banner"), (self.report_list, "zygote-flow-reports"),
@@ -176,6 +182,7 @@ class FlowView(widgets.VBox):
         self.banner.value = banner_html(self.flow) + RELEASED_NOTE
 
     def _draw_graph(self) -> None:
+        self._drawn_selection = self.node_list.value
         self.graph_picture.svg = self.graph_svg()
         self.graph_picture.selected = self.node_list.value or ""
 
@@ -185,6 +192,9 @@ class FlowView(widgets.VBox):
 
     def _draw_layers(self) -> None:
         by = self.layer_choice.value
+        self.layer_image.layout.display = "none" if by == "off" else "block"
+        if by == "off":
+            return
         norms = gradient_norms(self.flow, by)
         picture = self._norms_pictures.get(by)
         if picture is None or picture.labels != list(norms):
@@ -197,8 +207,9 @@ class FlowView(widgets.VBox):
             return
         item = self._selected_item()
         self.details.value = item_details_html(self.flow, item) if item is not None else ""
+        self._gradient_wanted = self._gradient_wanted or change is not None
         picture = None
-        if item is not None and len(item.members) == 1 and not self.released:
+        if item is not None and len(item.members) == 1 and self._gradient_wanted and not self.released:
             node = self.flow.nodes[item.members[0]]
             title = f"gradient arriving at #{node.index} {node.name}"
             picture = self._gradient_picture.png(node.gradient_array, title)
@@ -258,7 +269,8 @@ class FlowView(widgets.VBox):
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)
-        bundle.update(static_bundle(self.flow, self.graph_svg()))
+        drawn = self._drawn_selection == self.node_list.value  # the live picture's SVG rings the same box
+        bundle.update(static_bundle(self.flow, self.graph_picture.svg if drawn else self.graph_svg()))
         return bundle
 
 
@@ -272,16 +284,24 @@ def graph_shape(graph: DisplayGraph) -> tuple:
     return tuple((item.key, item.caption) for item in graph.items), tuple(graph.edges), graph.grouped
 
 
-_live_views: list = []  # weak references to the views the magics showed, oldest first
+_live_views: list = []  # (weak reference to a view the magics showed, its cell), oldest first
 
 
-def retire_older_views(view: FlowView) -> None:
-    """Keep the recordings of the newest :data:`LIVE_RECORDINGS` views shown by the magics; release older ones."""
-    _live_views.append(weakref.ref(view))
-    alive = [reference for reference in _live_views if reference() is not None]
-    for reference in alive[:-LIVE_RECORDINGS]:
+def retire_older_views(view: FlowView, cell: str) -> None:
+    """A new view of ``cell``: older views of the same cell, and all but the newest :data:`LIVE_RECORDINGS`, release."""
+    kept = []
+    for reference, key in _live_views:
+        older = reference()
+        if older is None or older.released:
+            continue
+        if key == cell:
+            older.release()
+        else:
+            kept.append((reference, key))
+    kept.append((weakref.ref(view), cell))
+    for reference, _ in kept[:-LIVE_RECORDINGS]:
         reference().release()
-    _live_views[:] = alive[-LIVE_RECORDINGS:]
+    _live_views[:] = kept[-LIVE_RECORDINGS:]
 
 
 def static_bundle(flow: GradientFlow, svg: str) -> dict:

@@ -176,6 +176,7 @@ class FlowView(widgets.VBox):
         """Give up the recording (the memory of every intermediate array); the picture and text stay, controls stop."""
         self.flow.release()
         self.released = True
+        self._replay_listeners.clear()  # they hold the cell's result, and with it a gradient per input
         self._gradient_picture = GradientPicture()
         for control in self._hook_controls_list:
             control.disabled = True

@@ -218,6 +218,10 @@ def layer_columns(layers, sizes, count: int) -> tuple[list[float], list[float]]:
 def place_vertically(layers, paths, heights: list[float], count: int) -> list[float]:
     """The vertical centre of every box and lane: near its neighbours, in its layer's order, never overlapping."""
     before, after = neighbours_of(paths, len(heights))
+    # An input that feeds one box follows that box, not the other way round: were each box pulled
+    # half-way to the weight beside it, a chain of layers would climb a stair across the page.
+    leaves = {node for node in range(count) if not before[node] and len(after[node]) == 1}
+    before = [[other for other in nodes if other not in leaves] or nodes for nodes in before]
     centres = [0.0] * len(heights)
     gaps = []
     for layer in layers:

@@ -28,7 +28,8 @@ function render({ model, el }) {
     svg.style.width = `${natural[0] * zoom}px`;
     svg.style.height = `${natural[1] * zoom}px`;
   };
-  const fitZoom = () => Math.min(1, Math.max(0.5, (frame.clientWidth - 4) / natural[0]));
+  // Fit the width, but never so small that a projected label cannot be read: wider graphs scroll.
+  const fitZoom = () => Math.min(1, Math.max(0.8, (frame.clientWidth - 4) / natural[0]));
   button("−", "zoom out", () => { zoom = Math.max(0.1, zoom / 1.25); applyZoom(); });
   button("+", "zoom in", () => { zoom = Math.min(4, zoom * 1.25); applyZoom(); });
   button("fit", "fit the width", () => { zoom = Math.min(1, (frame.clientWidth - 4) / natural[0]); applyZoom(); });

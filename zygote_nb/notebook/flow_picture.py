@@ -211,7 +211,8 @@ def legend_svg(scale: tuple[int, int], vanishing: float) -> tuple[str, float, fl
     for number in range(BAR_STEPS):
         colour = scale_colour(low + (high - low) * (number + 0.5) / BAR_STEPS, scale)
         parts.append(f'<rect x="{x + number * step:.1f}" y="2" width="{step + 0.3:.1f}" height="12" fill="{colour}"/>')
-    for decade in range(low, high + 1):
+    step = math.ceil((high - low) / 6)  # at most seven labels fit under the bar; both ends always have one
+    for decade in [*range(low, high - step + 1, step), high]:
         tick = x + BAR_WIDTH * (decade - low) / (high - low)
         parts.append(f'<line x1="{tick:.1f}" y1="14" x2="{tick:.1f}" y2="18" stroke="#333333"/>')
         parts.append(f'<text x="{tick:.1f}" y="29" font-size="10" text-anchor="middle">1e{decade}</text>')

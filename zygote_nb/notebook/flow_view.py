@@ -79,7 +79,8 @@ class FlowView(widgets.VBox):
         self.banner = widgets.HTML()
         self.report_list = widgets.HTML()
         self.graph_picture = FlowGraph()
-        self.node_list = widgets.Select(description="operation", rows=8, layout=widgets.Layout(width="auto"),
+        self.node_list = widgets.Select(description="operation", rows=8,
+                                        layout=widgets.Layout(width="auto", min_width="300px"),
                                         style={"description_width": "initial"})
         self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"})
         self.expand_button = widgets.Button(description="expand group", icon="expand")
@@ -234,8 +235,13 @@ class FlowView(widgets.VBox):
         rows = []
         self._hook_readouts = []
         self._hook_controls_list: list = []
+        uses: dict[int, list] = {}  # one transform hooked in a loop is one control, not one per iteration
         for node in self.flow.hooks:
+            uses.setdefault(id(node.hook), []).append(node)
+        for nodes in uses.values():
+            node = nodes[0]
             where = node.location.place() if node.location else "hook"
+            where += f" ({len(nodes)} uses)" if len(nodes) > 1 else ""
             switch = widgets.Checkbox(value=bool(getattr(node.hook, "enabled", True)), description="on",
                                       indent=False, layout=widgets.Layout(width="4em"))
             controls: list = [widgets.HTML(f"<b>{html.escape(where)}</b>")]
@@ -252,7 +258,7 @@ class FlowView(widgets.VBox):
                 controls.append(slider)
                 self._hook_controls_list.append(slider)
             readout = widgets.HTML()
-            self._hook_readouts.append((node, readout))
+            self._hook_readouts.append((nodes, readout))
             rows.append(widgets.VBox([widgets.HBox(controls), readout]))
         self.hook_controls.children = ([widgets.HTML("<b>hooks</b> (changing one replays the backward pass)")] + rows
                                        if rows else [])
@@ -265,8 +271,9 @@ class FlowView(widgets.VBox):
         return set_and_replay
 
     def _update_hook_readouts(self) -> None:
-        for node, readout in self._hook_readouts:
-            readout.value = f"<code>{html.escape(describe_hook(node))}</code>"
+        for nodes, readout in self._hook_readouts:
+            first = f"first use: {describe_hook(nodes[0])}" if len(nodes) > 1 else describe_hook(nodes[0])
+            readout.value = f"<code>{html.escape(first)}</code>"
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -286,6 +293,13 @@ def graph_shape(graph: DisplayGraph) -> tuple:
 
 
 _live_views: list = []  # (weak reference to a view the magics showed, its cell), oldest first
+
+
+def release_views_of(cell: str) -> None:
+    """Release the live views of ``cell`` (before it runs again, so that two recordings of it never coexist)."""
+    for reference, key in _live_views:
+        if key == cell and reference() is not None:
+            reference().release()
 
 
 def retire_older_views(view: FlowView, cell: str) -> None:

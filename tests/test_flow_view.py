@@ -257,6 +257,8 @@ def test_the_demo_notebook_builds_its_widgets_headless():
     assert any("#5 tanh · cell line 7 · ‖g‖ " in label for options in labels for label in options)
     assert any("cell line 3: dot ×100, tanh ×100 (200 operations)" in label for options in labels for label in options)
     assert ["#0 w · ‖g‖ 0.644", "#1 hook · cell line 2 · ‖g‖ 0.644"] in [options[:2] for options in labels]
+    pictures = [state["svg"] for state in by_kind["AnyModel"] if "svg" in state]
+    assert len(pictures) == 4 and all(picture.count('class="zygote-node"') >= 4 for picture in pictures)
     banners = [state["value"] for state in by_kind["HTMLModel"]]
     assert any("first Inf in the backward pass" in banner and "index 2 where x == 0" in banner for banner in banners)
     assert any("showgrad" in banner and "∂(hidden)" in banner for banner in banners)
@@ -264,7 +266,7 @@ def test_the_demo_notebook_builds_its_widgets_headless():
         for output in cell.get("outputs", []):
             assert output.output_type != "error"
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
-                assert {"image/png", "text/plain", "text/html"} <= set(output["data"])
+                assert {"image/svg+xml", "image/png", "text/plain", "text/html"} <= set(output["data"])
 
 
 def test_a_gradient_result_with_a_recorded_flow_is_shown_as_the_view_and_follows_its_hooks(monkeypatch):

@@ -49,7 +49,7 @@ from .grouping import DisplayGraph, GraphItem
 CHARACTER_WIDTH = 6.6  # one character of the 11-unit monospace font the pictures use (0.6 em)
 LINE_HEIGHT = 14
 PADDING = (8.0, 5.0)  # inside a box, around its label
-LAYER_GAP = 64.0  # between layers: room for edges to turn and for arrowheads
+LAYER_GAP = 48.0  # between layers: room for edges to turn and for arrowheads
 BOX_GAP = 14.0  # between boxes of one layer
 LANE_GAP = 8.0  # between a lane and its neighbours
 LEAD = 10.0  # every edge leaves and enters a box horizontally for this long, so arrowheads point along the flow

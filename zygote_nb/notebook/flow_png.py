@@ -27,8 +27,8 @@ import matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_FOLDER = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
-PNG_PIXELS = 3_000_000  # a longer chain is scaled down: a fallback nobody reads whole need not cost seconds
-PALETTE_COLOURS = 128
+PNG_PIXELS = 600_000  # a larger picture is scaled down: the fallback of an SVG need not cost more than the view
+PALETTE_COLOURS = 64
 _NAMESPACE = "{http://www.w3.org/2000/svg}"
 
 

@@ -157,6 +157,11 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     number = tanh_box.get_attribute("data-key").removeprefix("node ")
     expect(first.locator(".zygote-flow-nodes select")).to_have_value(re.compile(rf"^#{number} tanh "))
     screenshot(page, first, "flow_view_selected")
+    picture = first.locator(".zygote-flow-frame svg")
+    width = picture.bounding_box()["width"]
+    first.get_by_role("button", name="+", exact=True).click()
+    page.wait_for_function("([svg, before]) => svg.getBoundingClientRect().width > before * 1.2",
+                           arg=[picture.element_handle(), width], timeout=10_000)
 
     cell_view = views.last  # the %%gradient cell's view, whose scale hook was written in the cell
     readout = cell_view.locator(".zygote-flow-hooks code")

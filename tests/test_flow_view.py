@@ -34,26 +34,27 @@ def sliders(view):
             for child in getattr(box, "children", ()) if child.__class__.__name__ == "FloatSlider"]
 
 
-def test_the_display_bundle_has_the_widget_a_png_and_text():
+def test_the_display_bundle_has_the_widget_an_svg_a_png_and_text():
     _, flow = clipped_flow()
     bundle = FlowView(flow)._repr_mimebundle_()
     assert "model_id" in bundle["application/vnd.jupyter.widget-view+json"]
     assert base64.b64decode(bundle["image/png"]).startswith(PNG_SIGNATURE)
+    assert bundle["image/svg+xml"].startswith("<svg") and "hidden = np.tanh(…)" in bundle["image/svg+xml"]
     assert bundle["text/plain"] == flow.summary()
     assert "gradient flow: 6 operations" in bundle["text/plain"]
-    assert '<img src="data:image/png;base64,' in bundle["text/html"] and "tanh" in bundle["text/html"]
+    encoded = base64.b64encode(bundle["image/svg+xml"].encode()).decode()
+    assert f'<img src="data:image/svg+xml;base64,{encoded}"' in bundle["text/html"] and "tanh" in bundle["text/html"]
 
 
 def test_selecting_an_operation_shows_its_source_line_summaries_and_gradient_picture():
     _, flow = clipped_flow()
     view = FlowView(flow)
     tanh = next(node for node in flow.operations if node.name == "tanh")
-    graph_before = bytes(view.graph_image.value)
     view.select(f"node {tanh.index}")
     assert "hidden = np.tanh(np.dot(hook(clipping, w), x))" in view.details.value
     assert tanh.gradient.describe() in view.details.value and tanh.value.describe() in view.details.value
     assert bytes(view.gradient_image.value).startswith(PNG_SIGNATURE) and view.gradient_image.layout.display == "block"
-    assert view.graph_image.value != graph_before  # the selected box is ringed
+    assert view.graph_picture.selected == f"node {tanh.index}"  # the picture rings it
     total = next(node for node in flow.operations if node.name == "sum")
     view.select(f"node {total.index}")
     assert view.gradient_image.layout.display == "none"  # a scalar gradient has no picture
@@ -67,13 +68,13 @@ def test_moving_a_hook_slider_replays_the_backward_pass_and_updates_the_view():
     (slider,) = sliders(view)
     assert slider.description == "threshold" and slider.value == 0.5
     view.layer_choice.value = "input"  # clipping changes what reaches w, not what reaches the operations
-    graph_before, layers_before = bytes(view.graph_image.value), bytes(view.layer_image.value)
+    graph_before, layers_before = view.graph_picture.svg, bytes(view.layer_image.value)
     readout_before = view._hook_readouts[0][1].value
     slider.value = 0.01
     assert clipping.threshold == 0.01
     assert numpy.abs(flow.gradients[0]).max() == pytest.approx(0.01)
     assert heard and heard[-1] is flow.gradients
-    assert view.graph_image.value != graph_before and view.layer_image.value != layers_before
+    assert view.graph_picture.svg != graph_before and view.layer_image.value != layers_before
     assert "threshold=0.01" in view._hook_readouts[0][1].value and view._hook_readouts[0][1].value != readout_before
 
 
@@ -96,6 +97,70 @@ def test_the_banner_names_the_origin_and_the_origin_is_selected():
     assert view.node_list.value == f"node {view.flow.backward_origin.node}"
 
 
+def test_a_click_in_the_picture_selects_the_box_and_changes_the_side_panel():
+    _, flow = clipped_flow()
+    view = FlowView(flow)
+    total = next(node for node in flow.operations if node.name == "sum")
+    before = view.details.value
+    view.graph_picture.selected = f"node {total.index}"  # what the front end sends when a box is clicked
+    assert view.node_list.value == f"node {total.index}"
+    assert view.details.value != before and total.location.code in html.unescape(view.details.value)
+    view.graph_picture.selected = "not a box"
+    assert view.node_list.value == f"node {total.index}"
+
+
+def test_the_origin_is_red_marked_and_its_panel_shows_what_it_sent_back():
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        x = numpy.array([0.5, 2.0, 0.0])
+        view = FlowView(trace_gradient(lambda x: np.sum(np.log(x) + x), x))
+    origin = view.flow.backward_origin
+    (item,) = [item for item in view.graph.items if origin.node in item.members]
+    assert item.origin == "backward" and item.caption[0].startswith("⚠")
+    svg = view.graph_svg()
+    box = svg[svg.index(f'data-key="{item.key}"'):]
+    box = box[:box.index("</g>")]
+    assert 'fill="#d62728"' in box and 'stroke-width="3"' in box  # filled by the Inf it made, not the gradient it got
+    assert view.flow.nodes[origin.node].gradient.finite  # what arrived at it was finite
+    assert "⚠ first NaN/Inf made" in svg  # its mark is in the legend
+    details = html.unescape(view.details.value)
+    assert "sent back" in details and "1 Inf" in details and origin.describe() in details
+
+
+def test_the_colour_scale_spans_at_least_two_decades_unless_fixed_wider():
+    from zygote_nb.notebook.flow_picture import colour_scale
+
+    _, flow = clipped_flow()
+    view = FlowView(flow)
+    norms = [item.gradient_norm for item in view.graph.items if item.gradient_norm]
+    low, high = colour_scale(view.graph, view.vanishing)
+    assert high - low >= 2 and 10.0 ** low <= min(norms) and max(norms) <= 10.0 ** high
+    fixed = FlowView(flow, colour_range=(1e-6, 10.0))
+    assert ">1e-6<" in fixed.graph_svg() and ">1e1<" in fixed.graph_svg()
+
+
+def test_a_rerun_cell_s_older_views_give_up_their_recordings(monkeypatch):
+    from zygote_nb.notebook import flow_view
+
+    monkeypatch.setattr(flow_view, "_live_views", [])
+    reruns = []
+    for _ in range(3):
+        reruns.append(FlowView(clipped_flow()[1]))
+        flow_view.retire_older_views(reruns[-1], "cell A")
+    assert [view.released for view in reruns] == [True, True, False]
+    oldest = reruns[0]
+    assert oldest.flow._recorded == {} and all(node.gradient_array is None for node in oldest.flow.nodes)
+    assert all(slider.disabled for slider in sliders(oldest)) and not any(slider.disabled for slider in sliders(reruns[-1]))
+    assert "gave up its recording" in oldest.banner.value
+    assert oldest._repr_mimebundle_()["image/svg+xml"].startswith("<svg")  # still drawn
+    with pytest.raises(RuntimeError, match="run the cell again"):
+        oldest.flow.replay()
+    others = []
+    for cell in range(flow_view.LIVE_RECORDINGS):
+        others.append(FlowView(clipped_flow()[1]))
+        flow_view.retire_older_views(others[-1], f"cell {cell}")
+    assert reruns[-1].released and not any(view.released for view in others)
+
+
 def test_groups_can_be_expanded_and_collapsed():
     def loop(x):
         for _ in range(100):
@@ -116,6 +181,8 @@ def test_groups_can_be_expanded_and_collapsed():
 def test_the_layer_chart_switches_between_lines_and_inputs():
     _, flow = clipped_flow()
     view = FlowView(flow)
+    assert view.layer_image.layout.display == "none"  # drawn only when asked for
+    view.layer_choice.value = "line"
     by_line = bytes(view.layer_image.value)
     view.layer_choice.value = "input"
     assert bytes(view.layer_image.value).startswith(PNG_SIGNATURE) and view.layer_image.value != by_line
@@ -156,7 +223,7 @@ def hostile_view():
 
 def test_every_user_string_is_escaped_in_the_html_the_view_produces():
     view = hostile_view()
-    markup = [view.banner.value, view._repr_mimebundle_()["text/html"]]
+    markup = [view.banner.value, view._repr_mimebundle_()["text/html"], view.graph_picture.svg]
     for item in view.graph.items:
         view.select(item.key)
         markup.append(view.details.value)
@@ -193,6 +260,8 @@ def test_the_demo_notebook_builds_its_widgets_headless():
     assert re.search(r"In \[\d+\] line 3 in recurrent: dot ×100, tanh ×100 \(200 operations\)", everything)
     assert any(options[0] == "#0 w · ‖g‖ 0.644" and re.fullmatch(r"#1 hook · In \[\d+\] line 2 · ‖g‖ 0\.644", options[1])
                for options in labels)
+    pictures = [state["svg"] for state in by_kind["AnyModel"] if "svg" in state]
+    assert len(pictures) == 4 and all(picture.count('class="zygote-node"') >= 4 for picture in pictures)
     banners = [state["value"] for state in by_kind["HTMLModel"]]
     assert any("first Inf in the backward pass" in banner and "index 2 where x == 0" in banner for banner in banners)
     assert any("showgrad" in banner and "∂(hidden)" in banner for banner in banners)
@@ -200,7 +269,7 @@ def test_the_demo_notebook_builds_its_widgets_headless():
         for output in cell.get("outputs", []):
             assert output.output_type != "error"
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
-                assert {"image/png", "text/plain", "text/html"} <= set(output["data"])
+                assert {"image/svg+xml", "image/png", "text/plain", "text/html"} <= set(output["data"])
 
 
 def test_a_gradient_result_with_a_recorded_flow_is_shown_as_the_view_and_follows_its_hooks(monkeypatch):

@@ -3,8 +3,10 @@
 The test starts JupyterLab on 127.0.0.1 with a token, serving a copy of
 notebooks/flow_demo.ipynb (so the lab's autosave never writes outputs into the
 repository), runs all cells from the Run menu, and checks that the widgets
-rendered, that selecting an operation shows it, and that dragging the slider of a
-hook written in a ``%%gradient`` cell replays the backward pass.  Screenshots go to test-artifacts/.
+rendered (the graph is an SVG in an anywidget), that hovering a box shows its
+statistics, that clicking a box in the picture selects it and changes the side
+panel, and that dragging the slider of a hook written in a ``%%gradient`` cell
+replays the backward pass.  Screenshots go to test-artifacts/.
 Playwright's own browser download is not used: chromium comes from Debian
 (``apt-get install -y chromium``, which .ci/run does).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import shutil
 import socket
@@ -124,7 +127,8 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     views = page.locator(".zygote-flow")
     expect(views).to_have_count(4, timeout=90_000)
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('.zygote-flow-graph')).every(image => image.naturalWidth > 100)",
+        "Array.from(document.querySelectorAll('.zygote-flow')).every("
+        "view => view.querySelectorAll('.zygote-flow-graph svg g.zygote-node').length > 2)",
         timeout=30_000)
     body = page.locator("body")
     expect(body).not_to_contain_text("Loading widget", timeout=30_000)
@@ -139,20 +143,31 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
 
     details = first.locator(".zygote-flow-details")
     before = details.inner_text()
-    operations = first.locator(".zygote-flow-nodes select")
-    # ipywidgets writes the option labels with non-breaking spaces.
-    labels = [label.replace("\xa0", " ") for label in operations.locator("option").all_inner_texts()]
-    operations.select_option(index=next(index for index, label in enumerate(labels) if " tanh " in label))
+    tanh_box = first.locator(".zygote-flow-graph g.zygote-node", has_text="tanh · line")
+    tanh_box.hover()
+    tooltip = first.locator(".zygote-flow-tooltip")
+    expect(tooltip).to_be_visible(timeout=10_000)
+    expect(tooltip).to_contain_text("gradient arriving: shape (4,)")
+    tanh_box.click()
     expect(details).to_contain_text("tanh", timeout=30_000)
     expect(details).to_contain_text("np.tanh(np.dot(hook(clipping, params[\"w1\"]), features))")
     assert details.inner_text() != before
+    expect(tanh_box.locator(".zygote-ring")).to_have_attribute("visibility", "visible")
+    # The list follows the picture: the kernel heard the click.
+    number = tanh_box.get_attribute("data-key").removeprefix("node ")
+    expect(first.locator(".zygote-flow-nodes select")).to_have_value(re.compile(rf"^#{number} tanh "))
     screenshot(page, first, "flow_view_selected")
+    picture = first.locator(".zygote-flow-frame svg")
+    width = picture.bounding_box()["width"]
+    first.get_by_role("button", name="+", exact=True).click()
+    page.wait_for_function("([svg, before]) => svg.getBoundingClientRect().width > before * 1.2",
+                           arg=[picture.element_handle(), width], timeout=10_000)
 
     cell_view = views.last  # the %%gradient cell's view, whose scale hook was written in the cell
     readout = cell_view.locator(".zygote-flow-hooks code")
     expect(readout).to_contain_text("factor=1.0")
-    graph = cell_view.locator(".zygote-flow-graph")
-    graph_before = graph.get_attribute("src")
+    graph = cell_view.locator(".zygote-flow-frame")
+    graph_before = graph.inner_html()
     handle = cell_view.locator(".zygote-flow-hook-slider .noUi-handle")
     track = cell_view.locator(".zygote-flow-hook-slider .noUi-target")
     handle.scroll_into_view_if_needed()
@@ -162,7 +177,7 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     page.mouse.move(bar["x"] + bar["width"] * 0.75, start["y"] + start["height"] / 2, steps=8)
     page.mouse.up()
     expect(readout).not_to_contain_text("factor=1.0", timeout=30_000)
-    page.wait_for_function("([image, before]) => image.src !== before",
+    page.wait_for_function("([frame, before]) => frame.innerHTML !== before",
                            arg=[graph.element_handle(), graph_before], timeout=30_000)
     assert "→" in readout.inner_text()
     screenshot(page, cell_view, "flow_view_hook_moved")
@@ -181,7 +196,7 @@ def test_hostile_strings_stay_inert_in_a_real_browser(browser_context):
         return np.sum(showgrad(inputs[payload] * len("<img src=x onerror=window.pwned=3>"), name=payload))
 
     view = FlowView(trace_gradient(loss, {payload: numpy.ones(2)}, output_name=payload))
-    pieces = [view._repr_mimebundle_()["text/html"], view.banner.value, view.report_list.value]
+    pieces = [view._repr_mimebundle_()["text/html"], view.banner.value, view.report_list.value, view.graph_picture.svg]
     for item in view.graph.items:
         view.select(item.key)
         pieces.append(view.details.value)
@@ -193,6 +208,6 @@ def test_hostile_strings_stay_inert_in_a_real_browser(browser_context):
     assert page.evaluate("window.pwned") is None and dialogs == []
     assert page.locator("script").count() == 0
     assert payload in page.locator("body").inner_text()
-    image = base64.b64encode(bytes(view.graph_image.value)).decode()
-    assert page.locator("img").count() == 1 and image[:100] in page.locator("img").get_attribute("src")
+    image = base64.b64encode(view.graph_picture.svg.encode()).decode()
+    assert page.locator("img").count() == 1 and page.locator("img").get_attribute("src").endswith(image)
     page.close()

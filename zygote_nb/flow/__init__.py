@@ -12,12 +12,14 @@ line.  It draws nothing; :mod:`zygote_nb.notebook.flow_view` does.
 """
 
 from .grouping import GROUP_THRESHOLD, DisplayGraph, GraphItem, display_graph, gradient_norms
+from .layout import GraphLayout, LayoutEdge, LayoutNode, layout
 from .origin import Origin
 from .recording import FlowNode, GradientFlow, trace_gradient
 from .source import SourceLocation
 from .statistics import Summary, summarize
 
 __all__ = [
-    "GROUP_THRESHOLD", "DisplayGraph", "FlowNode", "GradientFlow", "GraphItem", "Origin", "SourceLocation",
-    "Summary", "display_graph", "gradient_norms", "summarize", "trace_gradient",
+    "GROUP_THRESHOLD", "DisplayGraph", "FlowNode", "GradientFlow", "GraphItem", "GraphLayout", "LayoutEdge",
+    "LayoutNode", "Origin", "SourceLocation", "Summary", "display_graph", "gradient_norms", "layout", "summarize",
+    "trace_gradient",
 ]

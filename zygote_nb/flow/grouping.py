@@ -24,14 +24,22 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+from .labels import place, shorten, snippet
 from .recording import FlowNode, GradientFlow
 
 GROUP_THRESHOLD = 150
+NAME_WIDTH = 28  # characters of a name on a box: an output named by a cell's whole source would make one huge box
 
 
 @dataclass(frozen=True)
 class GraphItem:
-    """One box of the drawing: a single node, or the operations of one source line."""
+    """One box of the drawing: a single node, or the operations of one source line.
+
+    ``kind`` is ``"input"``, ``"operation"``, ``"output"``, ``"hook"``,
+    ``"showgrad"`` or ``"group"``; ``caption`` the lines of text its box shows;
+    ``origin`` is ``"forward"`` or ``"backward"`` where the item holds the
+    first operation of that pass to produce NaN or Inf (its caption then starts with ``⚠``).
+    """
 
     key: str
     label: str
@@ -41,6 +49,9 @@ class GraphItem:
     finite: bool
     is_input: bool
     is_output: bool
+    kind: str = "operation"
+    caption: tuple[str, ...] = ()
+    origin: str | None = None
 
     @property
     def is_group(self) -> bool:
@@ -94,19 +105,66 @@ def display_graph(flow: GradientFlow, threshold: int = GROUP_THRESHOLD, expanded
         if key in expanded:
             key = f"node {node.index}"
         members.setdefault(key, []).append(node)
+    assigned = assigned_nodes(flow)
+    origins = {origin.node: origin.direction for origin in (flow.forward_origin, flow.backward_origin) if origin}
     items, position_of = [], {}
     for key, nodes in members.items():
         norm, finite = combined_norm(nodes)
         single = len(nodes) == 1
         label = nodes[0].name if single else group_label(nodes)
+        kind = node_kind(nodes[0]) if single else "group"
+        caption = node_caption(flow, nodes[0], kind, assigned) if single else group_caption(nodes, label)
+        origin = next((origins[node.index] for node in nodes if node.index in origins), None)
+        if origin is not None:
+            caption = (f"⚠ {caption[0]}", *caption[1:])
         items.append(GraphItem(key, label, tuple(node.index for node in nodes), min(node.depth for node in nodes),
                                norm, finite, single and nodes[0].kind == "input",
-                               any(node.is_output for node in nodes)))
+                               any(node.is_output for node in nodes), kind, caption, origin))
         for node in nodes:
             position_of[node.index] = len(items) - 1
     edges = sorted({(position_of[parent], position_of[node.index]) for node in flow.nodes for parent in node.parents
                     if position_of[parent] != position_of[node.index]})
     return DisplayGraph(items, edges, grouped)
+
+
+def node_kind(node: FlowNode) -> str:
+    """What a single node's box shows it to be."""
+    if node.kind == "input":
+        return "input"
+    if node.is_output:
+        return "output"
+    if node.hook is not None:
+        return "hook"
+    return "showgrad" if node.name == "showgrad" else "operation"
+
+
+def assigned_nodes(flow: GradientFlow) -> set[int]:
+    """The operations whose result their statement assigns: none of their consumers is on their own line."""
+    same_line_consumers = set()
+    for node in flow.operations:
+        for parent in node.parents:
+            if flow.nodes[parent].location == node.location:
+                same_line_consumers.add(parent)
+    return {node.index for node in flow.operations if node.index not in same_line_consumers}
+
+
+def node_caption(flow: GradientFlow, node: FlowNode, kind: str, assigned: set[int]) -> tuple[str, ...]:
+    """``("h1 = np.tanh(…)", "tanh · line 3")``; an input's name and shape; showgrad's label."""
+    if kind == "input":
+        shape = node.value.shape if node.value is not None else ()
+        return (shorten(node.name, NAME_WIDTH), "×".join(map(str, shape)) if shape else "scalar")
+    where = f"{node.name} · {place(node.location)}"
+    if kind == "output":
+        return (shorten(flow.output_name, NAME_WIDTH), where)
+    if kind == "showgrad":
+        label = node.reports[0].label if node.reports else "showgrad"
+        return (shorten(label, NAME_WIDTH), where)
+    return (snippet(node.name, node.location, node.index in assigned), where)
+
+
+def group_caption(nodes: list[FlowNode], label: str) -> tuple[str, ...]:
+    """A group's operations and its line: ``("tanh ×3", "line 4 · 3 operations")``."""
+    return (shorten(label, NAME_WIDTH), f"{place(nodes[0].location)} · {len(nodes)} operations")
 
 
 def gradient_norms(flow: GradientFlow, by: str = "line") -> dict[str, float | None]:

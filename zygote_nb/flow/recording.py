@@ -51,7 +51,9 @@ class FlowNode:
     whose outputs this operation consumed; ``depth`` is the length of the
     longest path from an input.  ``gradient`` summarises the gradient that
     arrived at the node in the latest backward pass (``None`` if none did);
-    for a hook, ``hooked_gradient`` summarises what the hook passed on.
+    for a hook, ``hooked_gradient`` summarises what the hook passed on; for
+    the backward pass's NaN/Inf origin, ``sent_back`` summarises the
+    non-finite gradient it passed on.
     """
 
     index: int
@@ -69,6 +71,7 @@ class FlowNode:
     reports: list = field(default_factory=list)
     hook: Any = None
     hooked_gradient: Summary | None = None
+    sent_back: Summary | None = None
 
 
 class GradientFlow:
@@ -128,8 +131,11 @@ class GradientFlow:
         objects as they are now, so a changed threshold or a disabled hook
         takes effect here.
         """
+        if self.released:
+            raise RuntimeError("this flow's recording was released to save memory (a newer run of the cell has "
+                               "its own); run the cell again to replay it")
         for node in self.nodes:
-            node.gradient = node.gradient_array = node.hooked_gradient = None
+            node.gradient = node.gradient_array = node.hooked_gradient = node.sent_back = None
             node.reports = []
         self.backward_origin = None
         with explained_errors(), capture_reports() as reports:
@@ -140,6 +146,25 @@ class GradientFlow:
         self._record_input_gradients(gradients)
         explain_origins(self)
         return gradients
+
+    @property
+    def released(self) -> bool:
+        """Whether :meth:`release` gave up the recording (then :meth:`replay` cannot run)."""
+        return self._back is None and bool(self.nodes)
+
+    def release(self) -> None:
+        """Give up what only a replay needs: the recorded operations with the values they saved, and gradient arrays.
+
+        The nodes' summaries, the origins and the reports stay, so a drawing
+        and the text summary still work; the memory of every intermediate
+        array is freed.
+        """
+        self._recorded.clear()
+        self._flow_index.clear()
+        self._back = self._cotangent = None
+        self.gradients = ()
+        for node in self.nodes:
+            node.gradient_array = None
 
     def summary(self) -> str:
         """A readable text account of the flow: origins, inputs' gradients, and every operation."""
@@ -198,6 +223,7 @@ class GradientFlow:
                 broken = next((gradient for gradient in outgoing if not is_finite(gradient)), None)
                 if broken is not None:
                     self.backward_origin = self._origin("backward", node, broken)
+                    node.sent_back = summarize(broken)
             return outgoing
 
         return vjp_that_records

@@ -55,7 +55,7 @@ def matrix_bundle(result: MatrixResult, plot: bool, formats: frozenset = ALL_FOR
     return bundle
 
 
-def display_gradient_result(result: GradientResult, widget: bool) -> None:
+def display_gradient_result(result: GradientResult, widget: bool, cell: str | None = None) -> None:
     """Show a ``%%gradient`` result.
 
     ``widget`` asks for the interactive gradient-flow view where the front end
@@ -63,15 +63,18 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
     summary) is what shows without one, and with ``--no-widget``.  The view
     needs the cell's recorded flow (``result.flow``, made by
     :func:`~zygote_nb.flow.trace_gradient`); a hook control moved in it
-    replays the backward pass and updates ``result.grad``. The view knows
+    replays the backward pass and updates ``result.grad``; only the newest
+    views keep their recordings (:func:`~.flow_view.retire_older_views`, by
+    :func:`cell_key` of ``cell``, the cell's text). The view knows
     nothing of ``--check``, so a check's verdict follows it on a line of its own.
     """
     formats = shown_formats()
     flow = result.flow
     if widget and flow is not None and "text/html" in formats:
-        from .flow_view import FlowView
+        from .flow_view import FlowView, retire_older_views
 
         view = FlowView(flow)
+        retire_older_views(view, cell_key(cell if cell is not None else result.output_source))
         view.on_replay(lambda replayed: result.grad.update(zip(result.grad, replayed.gradients)))
         display(view)
         if result.check is not None:
@@ -79,6 +82,20 @@ def display_gradient_result(result: GradientResult, widget: bool) -> None:
             display({"text/plain": sentence, "text/html": f"<p>{html.escape(sentence)}</p>"}, raw=True)
         return
     display(gradient_bundle(result, formats), raw=True)
+
+
+def cell_key(cell: str) -> str:
+    """Which cell is running: the front end's cell id where the kernel was told it, else the cell's text."""
+    shell = get_ipython()
+    metadata = (getattr(shell, "parent_header", None) or {}).get("metadata", {})
+    return str(metadata.get("cellId") or cell)
+
+
+def release_earlier_views(cell: str) -> None:
+    """Before ``cell`` runs again: its earlier views give up their recordings (see :mod:`.flow_view`)."""
+    from .flow_view import release_views_of
+
+    release_views_of(cell_key(cell))
 
 
 def display_matrix_result(result: MatrixResult, plot: bool) -> None:

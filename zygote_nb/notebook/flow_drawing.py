@@ -1,25 +1,17 @@
-"""Pictures of a gradient flow, drawn with matplotlib into PNG bytes.
+"""Charts of a gradient flow, drawn with matplotlib into PNG bytes (the graph itself is :mod:`.flow_picture`'s SVG).
 
-Three pictures: the graph laid out by depth with every box coloured by the
-log10 norm of the gradient that reached it (:class:`GraphPicture`), the
-"gradient flow" bar chart of norms by source line or by input
+Two charts: the "gradient flow" bar chart of norms by source line or by input
 (:class:`GradientNormsPicture`), and one gradient's entries as a heatmap, bars
 or a histogram (:class:`GradientPicture`).  Each keeps its figure between
-updates: a replayed backward pass changes colours, bar lengths and image data,
+updates: a replayed backward pass changes bar lengths and image data,
 not the layout, so the figure is cropped to what it draws once (when built)
 and every later PNG costs one draw, or none when nothing visible changed.
 Figures are made without pyplot, so drawing never touches the notebook's
 current figure.  User text is drawn with ``parse_math=False``: a ``$`` in a
 name stays a dollar sign.
 
->>> import zygote_nb.numpy as np
->>> from zygote_nb.flow import display_graph, trace_gradient
->>> flow = trace_gradient(lambda x: np.sum(np.exp(x)), np.array([0.0, 1.0]))
->>> graph = display_graph(flow)
->>> picture = GraphPicture(flow, graph)
->>> picture.png(graph)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
-True
->>> picture.png(graph) is picture.png(graph)  # nothing changed, nothing redrawn
+>>> picture = GradientNormsPicture({"line 1: y = x ** 2": 2.0, "line 2: np.sum(y)": 1.0}, "by line")
+>>> picture.png({"line 1: y = x ** 2": 2.0, "line 2: np.sum(y)": 1.0})[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
 True
 """
 
@@ -31,28 +23,18 @@ from typing import Any
 
 import matplotlib
 import numpy
-from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.cm import ScalarMappable
-from matplotlib.collections import LineCollection
-from matplotlib.colors import Normalize, TwoSlopeNorm
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, PngImagePlugin
 
-from ..flow import DisplayGraph, GradientFlow, GraphItem
 from ..flow.statistics import as_host_array
+from .flow_picture import NON_FINITE_COLOUR
 from .heatmap import COLOUR_MAP as HEATMAP_COLOUR_MAP, shorten
 
-NON_FINITE_COLOUR = "#d62728"
-VANISHING_COLOUR = "#c7c7c7"
-NO_GRADIENT_COLOUR = "#ffffff"
 BAR_COLOUR = "#1f77b4"
-COLOUR_MAP = "viridis"
-LABELLED_ITEMS = 60
 ENTRIES_AS_BARS = 64
-OUTPUT_NAME_WIDTH = 28  # characters of the output's name under its box; a cell's whole source would run into its neighbours
 MARGIN = 0.1  # inches of white around what is drawn, as savefig(bbox_inches="tight") leaves
 RIGHT_SLACK = 0.2  # inches more on the right: tick labels there grow and shrink as the gradients change
 
@@ -91,126 +73,6 @@ def canvas_png(canvas: FigureCanvasAgg) -> bytes:
     Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
                      ).save(buffer, format="png", compress_level=1, pnginfo=metadata)
     return buffer.getvalue()
-
-
-def graph_positions(graph: DisplayGraph) -> list[tuple[float, float]]:
-    """``(x, y)`` of every item: x the rank of its depth, y its place among the items of that depth."""
-    ranks = {depth: rank for rank, depth in enumerate(sorted({item.depth for item in graph.items}))}
-    columns: dict[int, list[int]] = {}
-    for position, item in enumerate(graph.items):
-        columns.setdefault(ranks[item.depth], []).append(position)
-    coordinates: list = [None] * len(graph.items)
-    for rank, positions in columns.items():
-        for row, position in enumerate(positions):
-            coordinates[position] = (float(rank), (len(positions) - 1) / 2 - row)
-    return coordinates
-
-
-def colour_scale(graph: DisplayGraph, vanishing: float) -> Normalize:
-    """The log10 range of the finite, non-vanishing gradient norms (a unit range if there are none)."""
-    logs = [math.log10(item.gradient_norm) for item in graph.items
-            if item.finite and item.gradient_norm is not None and item.gradient_norm >= vanishing]
-    low, high = (min(logs), max(logs)) if logs else (0.0, 1.0)
-    if high - low < 1e-9:
-        low, high = low - 0.5, high + 0.5
-    return Normalize(low, high)
-
-
-def item_colour(item: GraphItem, scale: Normalize, vanishing: float):
-    if not item.finite:
-        return NON_FINITE_COLOUR
-    if item.gradient_norm is None:
-        return NO_GRADIENT_COLOUR
-    if item.gradient_norm < vanishing:
-        return VANISHING_COLOUR
-    return colormaps[COLOUR_MAP](scale(math.log10(item.gradient_norm)))
-
-
-def graph_shape(graph: DisplayGraph) -> tuple:
-    """What fixes the graph's layout: its boxes and edges (a replay changes neither)."""
-    return tuple((item.key, item.label) for item in graph.items), tuple(graph.edges), graph.grouped
-
-
-class GraphPicture:
-    """The graph, depth left to right, colour = log10 gradient norm, red = NaN/Inf, grey = vanishing.
-
-    Built for one shape of graph (:func:`graph_shape`); :meth:`png` recolours
-    the boxes from a graph of that shape and rings the selected one.
-    """
-
-    def __init__(self, flow: GradientFlow, graph: DisplayGraph, vanishing: float = 1e-7):
-        self.shape = graph_shape(graph)
-        self.vanishing = vanishing
-        self._shown: tuple | None = None
-        self._png = b""
-        positions = graph_positions(graph)
-        columns = max((x for x, _ in positions), default=0) + 1
-        rows = max((sum(1 for x, _ in positions if x == column) for column in range(int(columns))), default=1)
-        figure = Figure(figsize=(min(14, 3.5 + 1.3 * columns), min(9, 2.2 + 0.45 * rows)))
-        axes = figure.subplots()
-        scale = colour_scale(graph, vanishing)
-        axes.add_collection(LineCollection([(positions[start], positions[end]) for start, end in graph.edges],
-                                           colors="#888888", linewidths=0.8, alpha=0.6, zorder=1))
-        self._boxes, self._labels = [], []
-        for position, item in enumerate(graph.items):
-            x, y = positions[position]
-            marker = "s" if item.is_input else ("D" if item.is_output else ("h" if item.is_group else "o"))
-            self._boxes.append(axes.scatter([x], [y], s=260 if item.is_group else 170, marker=marker,
-                                            color=[item_colour(item, scale, vanishing)], edgecolors="#444444",
-                                            linewidths=0.8, zorder=3))
-            label = item_label(flow, item)
-            always = len(graph.items) <= LABELLED_ITEMS or item.is_input or item.is_output
-            if label:
-                # Past LABELLED_ITEMS boxes only the selected one is named; its label waits, hidden.
-                self._labels.append((item.key, always, axes.annotate(
-                    label, (x, y), xytext=(0, 11), textcoords="offset points", ha="center", fontsize=8,
-                    parse_math=False, zorder=4, visible=always,
-                    fontweight="bold" if item.is_input or item.is_output else "normal")))
-            if item.is_output:
-                axes.annotate(shorten(flow.output_name, OUTPUT_NAME_WIDTH), (x, y), xytext=(0, -11),
-                              textcoords="offset points", ha="center", va="top", fontsize=8, parse_math=False,
-                              zorder=4, fontweight="bold")
-        axes.set_xlim(-0.6, columns - 0.2)
-        low = min((y for _, y in positions), default=0)
-        axes.set_ylim(low - 0.8, -low + 0.9)
-        axes.set_axis_off()
-        self._colours = ScalarMappable(scale, colormaps[COLOUR_MAP])
-        colour_bar = figure.colorbar(self._colours, ax=axes, fraction=0.04, pad=0.02)
-        colour_bar.set_label("log10 ‖gradient‖")
-        axes.legend(handles=[
-            Line2D([], [], marker="o", linestyle="", color=NON_FINITE_COLOUR, label="NaN / Inf"),
-            Line2D([], [], marker="o", linestyle="", color=VANISHING_COLOUR, label=f"‖g‖ < {vanishing:g}"),
-            Line2D([], [], marker="o", linestyle="", markerfacecolor=NO_GRADIENT_COLOUR, markeredgecolor="#444444",
-                   label="no gradient"),
-        ], loc="upper left", bbox_to_anchor=(0, -0.02), ncol=3, fontsize=8, frameon=False)
-        title = f"{len(flow.operations)} operations" + (" grouped by source line" if graph.grouped else "")
-        axes.set_title(title, fontsize=9, loc="left")
-        self._canvas = fix_layout(figure)
-
-    def png(self, graph: DisplayGraph, selected: str | None = None) -> bytes:
-        """The picture for ``graph`` (of this picture's shape) with ``selected`` ringed, as PNG bytes."""
-        scale = colour_scale(graph, self.vanishing)
-        colours = [item_colour(item, scale, self.vanishing) for item in graph.items]
-        shown = (tuple(map(str, colours)), scale.vmin, scale.vmax, selected)
-        if shown == self._shown:
-            return self._png
-        self._colours.set_clim(scale.vmin, scale.vmax)
-        for box, item, colour in zip(self._boxes, graph.items, colours):
-            ringed = item.key == selected
-            box.set_facecolor([colour])
-            box.set_edgecolor("black" if ringed else "#444444")
-            box.set_linewidth(2.5 if ringed else 0.8)
-        for key, always, label in self._labels:
-            label.set_visible(always or key == selected)
-        self._shown, self._png = shown, canvas_png(self._canvas)
-        return self._png
-
-
-def item_label(flow: GradientFlow, item: GraphItem) -> str:
-    """Inputs by name, other boxes by operation (the output's name goes under its box)."""
-    if item.is_input:
-        return flow.nodes[item.members[0]].name
-    return item.label
 
 
 class GradientNormsPicture:

@@ -1,36 +1,51 @@
 """The gradient-flow view: a recorded :class:`~zygote_nb.flow.GradientFlow` as widgets.
 
-:class:`FlowView` shows the graph (coloured by gradient norm), a banner naming
-where NaN or Inf first appeared, a list of the operations (selecting one shows
-its source line, value and gradient summaries and a picture of its gradient),
+:class:`FlowView` shows the graph (:mod:`.flow_picture`'s SVG, laid out by
+:func:`zygote_nb.flow.layout`, in the touchable :class:`.flow_graph.FlowGraph`:
+clicking a box selects it, hovering shows its statistics), a banner naming
+where NaN or Inf first appeared, a list of the operations (selecting one, here
+or in the picture, shows its source line, value and gradient summaries, what a
+NaN/Inf origin sent back, and a picture of its gradient),
 the "gradient flow" bar chart, and one control per hook: moving a slider or
 switching a hook off changes the hook's transform object and replays the
 backward pass over the recorded operations (the forward pass does not run
 again).
 
 Outside a widget front end (nbconvert, GitHub, a docs page) the view's
-display bundle also carries a PNG of the graph and a text summary, in an
-HTML form where every user string is escaped.
+display bundle also carries the graph as SVG (with a PNG fallback) and a text
+summary, in an HTML form where every user string is escaped.
+
+A recording keeps every intermediate value alive, so when a ``%%gradient``
+cell runs again its older view gives up its recording, and only the newest
+:data:`LIVE_RECORDINGS` cells' views keep theirs (:func:`retire_older_views`);
+a released view keeps its picture and text, says that its recording was
+released, and disables its controls.
 
 >>> import zygote_nb.numpy as np
 >>> from zygote_nb.flow import trace_gradient
 >>> view = FlowView(trace_gradient(lambda x: np.sum(np.log(x)), np.array([1.0, 0.0])))
 >>> sorted(view._repr_mimebundle_())
-['application/vnd.jupyter.widget-view+json', 'image/png', 'text/html', 'text/plain']
+['application/vnd.jupyter.widget-view+json', 'image/png', 'image/svg+xml', 'text/html', 'text/plain']
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import weakref
 from typing import Callable
 
 import ipywidgets as widgets
 
-from ..flow import GROUP_THRESHOLD, GradientFlow, GraphItem, display_graph, gradient_norms
+from ..flow import GROUP_THRESHOLD, DisplayGraph, GradientFlow, GraphItem, GraphLayout, display_graph, gradient_norms, layout
 from ..flow.reports import tunable_parameters
 from ..flow.text import describe_hook
-from .flow_drawing import GradientNormsPicture, GradientPicture, GraphPicture, graph_shape
+from .flow_drawing import GradientNormsPicture, GradientPicture
+from .flow_graph import FlowGraph
+from .flow_picture import colour_scale, graph_svg
+from .flow_png import svg_png
+
+LIVE_RECORDINGS = 4  # views of different cells that keep their recordings (each holds every intermediate array)
 
 _EMPTY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
@@ -41,46 +56,57 @@ class FlowView(widgets.VBox):
 
     ``vanishing`` is the gradient norm below which a box is greyed;
     ``group_threshold`` the number of operations above which they are grouped
-    by source line.
+    by source line; ``colour_range``, two gradient norms such as ``(1e-6, 1.0)``,
+    fixes the colour scale (by default it covers the graph's norms, widened to
+    at least two whole decades).
     """
 
-    def __init__(self, flow: GradientFlow, vanishing: float = 1e-7, group_threshold: int = GROUP_THRESHOLD):
+    def __init__(self, flow: GradientFlow, vanishing: float = 1e-7, group_threshold: int = GROUP_THRESHOLD,
+                 colour_range: tuple[float, float] | None = None):
         self.flow = flow
         self.vanishing = vanishing
+        self.colour_range = colour_range
+        self.released = False
+        self._layout: tuple[tuple, GraphLayout] | None = None
+        self._drawn_selection: str | None = None
         self.group_threshold = group_threshold
         self.expanded: frozenset = frozenset()
         self._refreshing = False
         self._replay_listeners: list[Callable[[GradientFlow], None]] = []
         # Kept between updates, so that a replay recolours and redraws them instead of building them anew.
-        self._graph_picture: GraphPicture | None = None
         self._norms_pictures: dict[str, GradientNormsPicture] = {}
         self._gradient_picture = GradientPicture()
         self.banner = widgets.HTML()
         self.report_list = widgets.HTML()
-        self.graph_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.node_list = widgets.Select(description="operation", rows=8, layout=widgets.Layout(width="auto"),
+        self.graph_picture = FlowGraph()
+        self.node_list = widgets.Select(description="operation", rows=8,
+                                        layout=widgets.Layout(width="auto", min_width="300px"),
                                         style={"description_width": "initial"})
         self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"})
         self.expand_button = widgets.Button(description="expand group", icon="expand")
         self.details = widgets.HTML()
         self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none", width="380px"))
         self.hook_controls = widgets.VBox()
-        self.layer_choice = widgets.ToggleButtons(options=[("by source line", "line"), ("by input", "input")],
+        # The charts are drawn by matplotlib, which costs more than the whole view: only when asked for.
+        self._gradient_wanted = False
+        self.layer_choice = widgets.ToggleButtons(options=[("hidden", "off"), ("by source line", "line"),
+                                                           ("by input", "input")],
                                                   description="gradient flow", style={"description_width": "initial"})
         self.layer_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         for widget, name in ((self, "zygote-flow"), (self.banner, "zygote-flow-banner"), (self.report_list, "zygote-flow-reports"),
-                             (self.graph_image, "zygote-flow-graph"), (self.node_list, "zygote-flow-nodes"),
+                             (self.graph_picture, "zygote-flow-graph"), (self.node_list, "zygote-flow-nodes"),
                              (self.details, "zygote-flow-details"), (self.hook_controls, "zygote-flow-hooks"),
                              (self.layer_image, "zygote-flow-layers")):
             widget.add_class(name)
         self.node_list.observe(self._show_selected, "value")
+        self.graph_picture.observe(self._select_clicked, "selected")
         self.expand_button.on_click(self._toggle_group)
         self.group_list.observe(self._label_expand_button, "value")
         self.layer_choice.observe(lambda _: self._draw_layers(), "value")
         self._build_hook_controls()
         grouping = widgets.HBox([self.group_list, self.expand_button])
         super().__init__([
-            self.banner, self.report_list, self.graph_image,
+            self.banner, self.report_list, self.graph_picture,
             widgets.HBox([widgets.VBox([self.node_list, grouping]),
                           widgets.VBox([self.details, self.gradient_image])]),
             self.hook_controls, self.layer_choice, self.layer_image,
@@ -101,7 +127,7 @@ class FlowView(widgets.VBox):
     def refresh(self) -> None:
         """Redraw the banner, graph, operation list, details and bar chart from the flow as it is."""
         self.graph = display_graph(self.flow, self.group_threshold, self.expanded)
-        self.banner.value = banner_html(self.flow)
+        self.banner.value = banner_html(self.flow) + (RELEASED_NOTE if self.released else "")
         self.report_list.value = reports_html(self.flow)
         selected = self.node_list.value
         options = [(item_option(self.flow, item), item.key) for item in self.graph.items]
@@ -139,13 +165,38 @@ class FlowView(widgets.VBox):
     def _selected_item(self) -> GraphItem | None:
         return next((item for item in self.graph.items if item.key == self.node_list.value), None)
 
+    def graph_svg(self) -> str:
+        """The graph as it is now drawn, selection ringed, as an SVG document."""
+        shape = graph_shape(self.graph)
+        if self._layout is None or self._layout[0] != shape:
+            self._layout = shape, layout(self.graph)
+        return graph_svg(self.flow, self.graph, self._layout[1], self.node_list.value,
+                         colour_scale(self.graph, self.vanishing, self.colour_range), self.vanishing)
+
+    def release(self) -> None:
+        """Give up the recording (the memory of every intermediate array); the picture and text stay, controls stop."""
+        self.flow.release()
+        self.released = True
+        self._replay_listeners.clear()  # they hold the cell's result, and with it a gradient per input
+        self._gradient_picture = GradientPicture()
+        for control in self._hook_controls_list:
+            control.disabled = True
+        self.banner.value = banner_html(self.flow) + RELEASED_NOTE
+
     def _draw_graph(self) -> None:
-        if self._graph_picture is None or self._graph_picture.shape != graph_shape(self.graph):
-            self._graph_picture = GraphPicture(self.flow, self.graph, self.vanishing)
-        self.graph_image.value = self._graph_picture.png(self.graph, self.node_list.value)
+        self._drawn_selection = self.node_list.value
+        self.graph_picture.svg = self.graph_svg()
+        self.graph_picture.selected = self.node_list.value or ""
+
+    def _select_clicked(self, change) -> None:
+        if any(item.key == change["new"] for item in self.graph.items):
+            self.node_list.value = change["new"]
 
     def _draw_layers(self) -> None:
         by = self.layer_choice.value
+        self.layer_image.layout.display = "none" if by == "off" else "block"
+        if by == "off":
+            return
         norms = gradient_norms(self.flow, by)
         picture = self._norms_pictures.get(by)
         if picture is None or picture.labels != list(norms):
@@ -158,15 +209,16 @@ class FlowView(widgets.VBox):
             return
         item = self._selected_item()
         self.details.value = item_details_html(self.flow, item) if item is not None else ""
+        self._gradient_wanted = self._gradient_wanted or change is not None
         picture = None
-        if item is not None and len(item.members) == 1:
+        if item is not None and len(item.members) == 1 and self._gradient_wanted and not self.released:
             node = self.flow.nodes[item.members[0]]
             title = f"gradient arriving at #{node.index} {node.name}"
             picture = self._gradient_picture.png(node.gradient_array, title)
         self.gradient_image.value = picture or _EMPTY_PNG
         self.gradient_image.layout.display = "block" if picture else "none"
         if change is not None:
-            self._draw_graph()
+            self.graph_picture.selected = self.node_list.value or ""
 
     def _toggle_group(self, _button=None) -> None:
         key = self.group_list.value
@@ -182,14 +234,21 @@ class FlowView(widgets.VBox):
     def _build_hook_controls(self) -> None:
         rows = []
         self._hook_readouts = []
+        self._hook_controls_list: list = []
+        uses: dict[int, list] = {}  # one transform hooked in a loop is one control, not one per iteration
         for node in self.flow.hooks:
+            uses.setdefault(id(node.hook), []).append(node)
+        for nodes in uses.values():
+            node = nodes[0]
             where = node.location.place() if node.location else "hook"
+            where += f" ({len(nodes)} uses)" if len(nodes) > 1 else ""
             switch = widgets.Checkbox(value=bool(getattr(node.hook, "enabled", True)), description="on",
                                       indent=False, layout=widgets.Layout(width="4em"))
             controls: list = [widgets.HTML(f"<b>{html.escape(where)}</b>")]
             if hasattr(node.hook, "enabled"):
                 switch.observe(self._hook_setter(node.hook, "enabled"), "value")
                 controls.append(switch)
+                self._hook_controls_list.append(switch)
             for name, value in tunable_parameters(node.hook).items():
                 slider = widgets.FloatSlider(value=value, min=_slider_minimum(value), max=_slider_maximum(value),
                                              step=_slider_maximum(value) / 200, description=name,
@@ -197,8 +256,9 @@ class FlowView(widgets.VBox):
                 slider.add_class("zygote-flow-hook-slider")
                 slider.observe(self._hook_setter(node.hook, name), "value")
                 controls.append(slider)
+                self._hook_controls_list.append(slider)
             readout = widgets.HTML()
-            self._hook_readouts.append((node, readout))
+            self._hook_readouts.append((nodes, readout))
             rows.append(widgets.VBox([widgets.HBox(controls), readout]))
         self.hook_controls.children = ([widgets.HTML("<b>hooks</b> (changing one replays the backward pass)")] + rows
                                        if rows else [])
@@ -211,23 +271,63 @@ class FlowView(widgets.VBox):
         return set_and_replay
 
     def _update_hook_readouts(self) -> None:
-        for node, readout in self._hook_readouts:
-            readout.value = f"<code>{html.escape(describe_hook(node))}</code>"
+        for nodes, readout in self._hook_readouts:
+            first = f"first use: {describe_hook(nodes[0])}" if len(nodes) > 1 else describe_hook(nodes[0])
+            readout.value = f"<code>{html.escape(first)}</code>"
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)
-        bundle.update(static_bundle(self.flow, self.graph_image.value))
+        drawn = self._drawn_selection == self.node_list.value  # the live picture's SVG rings the same box
+        bundle.update(static_bundle(self.flow, self.graph_picture.svg if drawn else self.graph_svg()))
         return bundle
 
 
-def static_bundle(flow: GradientFlow, graph_png: bytes) -> dict:
-    """A PNG of the graph, the text summary, and both in escaped HTML: the view without widgets."""
-    png = base64.b64encode(graph_png).decode("ascii")
+RELEASED_NOTE = ('<div class="zygote-flow-released" style="color:#666">This older view gave up its recording to '
+                 "save memory (a newer run of the cell has its own): its picture and text stay, its controls are "
+                 "off. Run the cell again to explore it.</div>")
+
+
+def graph_shape(graph: DisplayGraph) -> tuple:
+    """What fixes the graph's layout: its boxes, their captions and its edges (a replay usually changes none)."""
+    return tuple((item.key, item.caption) for item in graph.items), tuple(graph.edges), graph.grouped
+
+
+_live_views: list = []  # (weak reference to a view the magics showed, its cell), oldest first
+
+
+def release_views_of(cell: str) -> None:
+    """Release the live views of ``cell`` (before it runs again, so that two recordings of it never coexist)."""
+    for reference, key in _live_views:
+        if key == cell and reference() is not None:
+            reference().release()
+
+
+def retire_older_views(view: FlowView, cell: str) -> None:
+    """A new view of ``cell``: older views of the same cell, and all but the newest :data:`LIVE_RECORDINGS`, release."""
+    kept = []
+    for reference, key in _live_views:
+        older = reference()
+        if older is None or older.released:
+            continue
+        if key == cell:
+            older.release()
+        else:
+            kept.append((reference, key))
+    kept.append((weakref.ref(view), cell))
+    for reference, _ in kept[:-LIVE_RECORDINGS]:
+        reference().release()
+    _live_views[:] = kept[-LIVE_RECORDINGS:]
+
+
+def static_bundle(flow: GradientFlow, svg: str) -> dict:
+    """The graph as SVG and PNG, the text summary, and all of it in escaped HTML: the view without widgets."""
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     summary = flow.summary()
     page = (f'<div class="zygote-flow-static">{banner_html(flow)}{reports_html(flow)}'
-            f'<img src="data:image/png;base64,{png}" alt="gradient flow graph"/>'
+            f'<img src="data:image/svg+xml;base64,{encoded}" alt="gradient flow graph" style="max-width:100%"/>'
             f"<pre>{html.escape(summary)}</pre></div>")
-    return {"image/png": png, "text/plain": summary, "text/html": page}
+    png = base64.b64encode(svg_png(svg)).decode("ascii")
+    return {"image/svg+xml": svg, "image/png": png, "text/plain": summary, "text/html": page}
 
 
 def banner_html(flow: GradientFlow) -> str:
@@ -286,6 +386,12 @@ def item_details_html(flow: GradientFlow, item: GraphItem) -> str:
             rows.append(("inputs", html.escape(shapes)))
         rows.append(("value", html.escape(first.value.describe() if first.value else "not numeric")))
         rows.append(("gradient", html.escape(first.gradient.describe() if first.gradient else "none arrived")))
+        if first.sent_back is not None:
+            rows.append(("sent back", "<span style='color:#d62728'>"
+                         + html.escape(first.sent_back.describe()) + "</span> (the NaN/Inf origin)"))
+        for origin in (flow.forward_origin, flow.backward_origin):
+            if origin is not None and origin.node == first.index:
+                rows.append(("origin", "<span style='color:#d62728'>⚠ " + html.escape(origin.describe()) + "</span>"))
         if first.hook is not None:
             rows.append(("hook", html.escape(describe_hook(first))))
         for report in first.reports:

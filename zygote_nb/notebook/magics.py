@@ -21,8 +21,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .curvature import EXTREMES
 from .derivatives import gradient_of_cell, jacobian_of_cell, memory_size, refuse_output_name
+from .display import display_gradient_result, display_matrix_result, release_earlier_views
 from .hessian_cell import hessian_at_any_size
-from .display import display_gradient_result, display_matrix_result
 
 INPUTS_HELP = "the notebook variables to differentiate with respect to: numbers and arrays"
 OUTPUT_HELP = ("bind the result object to NAME (default {default}): .value, .grad, result['x']; "
@@ -71,11 +71,13 @@ class DifferentiationMagics(Magics):
             np.mean((prediction - labels) ** 2)
         """
         options = self._options(self.gradient, line)
+        if not options.no_widget:
+            release_earlier_views(cell)  # never two recordings of one cell at once
         result = gradient_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
                                   check=options.check, record_flow=not options.no_widget,
                                   header=f"%%gradient {line}")
         self.shell.user_ns[options.output] = result
-        display_gradient_result(result, widget=not options.no_widget)
+        display_gradient_result(result, widget=not options.no_widget, cell=cell)
 
     @magic_arguments(name="%jacobian")
     @argument("inputs", nargs="+", metavar="NAME", help=INPUTS_HELP)

@@ -22,13 +22,14 @@ from .hooks import hook
 from .ignore import ignore_derivatives
 from .jacobians import jacobian, withjacobian
 from .params import Grads, IdDict, Params
+from .per_sample import PerSampleStatistics, per_sample_gradients, per_sample_statistics
 from .pullback import pullback
 from .showgrad import capture_reports, showgrad
 
 __all__ = [
-    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "capture_reports", "checkpointed", "current_backend",
+    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "PerSampleStatistics", "capture_reports", "checkpointed", "current_backend",
     "diaghessian", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
-    "ignore_derivatives", "jacobian", "pullback", "set_backend", "showgrad", "trace_gradient", "using_backend", "withgradient", "withjacobian",
+    "ignore_derivatives", "jacobian", "per_sample_gradients", "per_sample_statistics", "pullback", "set_backend", "showgrad", "trace_gradient", "using_backend", "withgradient", "withjacobian",
 ]
 
 

@@ -48,6 +48,9 @@ class DifferentiationMagics(Magics):
     @argument("--check", action="store_true",
               help="also compare the gradient with central finite differences and report the worst "
                    "relative error (pass or fail)")
+    @argument("--per-sample", action="store_true",
+              help="the cell ends with the vector of per-example losses: show each example's gradient norm "
+                   "(outliers named), the signal-to-noise ratio per input, and bind .per_sample[name]")
     @cell_magic
     def gradient(self, line: str, cell: str) -> None:
         """Differentiate the cell's last expression, a real number, with respect to the named variables.
@@ -65,6 +68,15 @@ class DifferentiationMagics(Magics):
             np.mean((prediction - labels) ** 2)
         """
         options = self._options(self.gradient, line)
+        if options.per_sample:
+            from .per_sample_cell import per_sample_of_cell
+            from .per_sample_view import display_per_sample_result
+
+            result = per_sample_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                        header=f"%%gradient {line}")
+            self.shell.user_ns[options.output] = result
+            display_per_sample_result(result, picture=not options.no_widget)
+            return
         result = gradient_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
                                   check=options.check, record_flow=not options.no_widget,
                                   header=f"%%gradient {line}")

@@ -15,7 +15,7 @@ example: correct, and only that node pays the loop.
 
 >>> import numpy, autograd.numpy as anp
 >>> from zygote_nb.per_sample.trace import trace_one_sample
->>> graph = trace_one_sample(lambda w, x: anp.sum(w * x) ** 2, [numpy.ones(2)], [numpy.ones(2)])
+>>> graph = trace_one_sample(lambda params, x: anp.sum(params[0] * x) ** 2, [numpy.ones(2)], [numpy.ones(2)])
 >>> losses, (gradients,) = replay(graph, [numpy.ones(2)], [numpy.array([[1.0, 0.0], [1.0, 2.0]])])
 >>> losses
 array([1., 9.])

@@ -19,7 +19,7 @@ array([ 1.,  1., 10.])
 >>> stats.top(1)
 [(2, 10.0)]
 >>> numpy.round(stats.cosines, 3)
-array([-0.447, -0.447,  0.894])
+array([-0.707, -0.707,  0.99 ])
 """
 
 from __future__ import annotations

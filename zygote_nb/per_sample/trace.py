@@ -14,7 +14,8 @@ Integer data (class labels) are traced as 0-d or n-d integer arrays, which
 index traced arrays (``log_probabilities[y]``) and refuse to index plain ones.
 
 >>> import numpy, autograd.numpy as anp
->>> graph = trace_one_sample(lambda w, x: anp.sum(anp.tanh(w * x)), [numpy.ones(3)], [numpy.zeros(3)])
+>>> graph = trace_one_sample(lambda params, x: anp.sum(anp.tanh(params[0] * x)),
+...                          [numpy.ones(3)], [numpy.zeros(3)])
 >>> [node.fun.__name__ for node in graph.nodes]
 ['multiply', 'tanh', 'sum']
 """

@@ -138,8 +138,14 @@ def _decisions_refused(level: int) -> Iterator[None]:
     originals = [vars(owner)[name] for owner, name in patched]
     for (owner, name), original in zip(patched, originals):
         setattr(owner, name, _refuse(name, level, original))
+    # Comparisons are traced here (a mask must be batched too); one of two scalars is a NumPy bool.
+    added = numpy.bool_ not in Box.type_mappings
+    if added:
+        Box.type_mappings[numpy.bool_] = ArrayBox
     try:
         yield
     finally:
         for (owner, name), original in zip(patched, originals):
             setattr(owner, name, original)
+        if added:
+            del Box.type_mappings[numpy.bool_]

@@ -55,6 +55,9 @@ def per_sample_figure(result) -> Figure:
     ratios.invert_yaxis()
     ratios.set_xscale("log")
     ratios.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ratios.annotate("signal = noise", (1.0, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -3),
+                    textcoords="offset points", ha="right", va="top", fontsize=8)
+    ratios.set_xlim(min(min(values), 0.1) / 3, max(max(values), 10.0) * 3)
     ratios.set_xlabel("‖mean gradient‖² / variance over examples")
     ratios.set_title("signal-to-noise ratio per input", fontsize=10)
     return figure

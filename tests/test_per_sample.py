@@ -156,6 +156,11 @@ def test_bad_inputs_give_one_line_errors_naming_the_fix():
         zn.per_sample_gradients(lambda w: w, numpy.ones(2))
     with pytest.raises(ValueError, match="same batch size"):
         zn.per_sample_gradients(lambda w, x, y: np.sum(w * x) * y, numpy.ones(2), numpy.ones((3, 2)), numpy.ones(4))
+    with pytest.raises(TypeError, match="outside zn.gradient"):
+        zn.gradient(lambda w: numpy.sum(zn.per_sample_gradients(lambda w, x: np.sum(w * x), w, numpy.eye(2))),
+                    numpy.ones(2))
+    with pytest.raises(TypeError, match="real parameters"):
+        zn.per_sample_gradients(lambda w, x: np.sum(np.abs(w * x)), numpy.ones(2) + 1j, numpy.eye(2))
     with pytest.raises(ValueError, match="scalar loss"):
         zn.per_sample_gradients(lambda w, x: w * x, numpy.ones(2), numpy.ones((3, 2)))
 

@@ -14,6 +14,7 @@ import math
 from typing import Any, Callable
 
 import numpy
+from autograd.tracer import isbox
 
 from .. import structure
 from ..engine.memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
@@ -57,7 +58,6 @@ def per_sample_gradients(f: Callable, params: Any, *data: Any, axis: int = 0,
         raise TypeError("per_sample_gradients needs the batched data after the parameters: "
                         "per_sample_gradients(f, params, xs, ys)")
     data_leaves, data_trees = structure.flatten_arguments(data)
-    batches = _batched(data_leaves, axis)
     implicit = isinstance(params, Params)
     if implicit:
         parameter_leaves = list(params)
@@ -69,12 +69,24 @@ def per_sample_gradients(f: Callable, params: Any, *data: Any, axis: int = 0,
             return (parameter_tree.rebuild(parameters),
                     *structure.per_argument(data_trees, examples, structure.Tree.rebuild))
 
+    _require_plain(parameter_leaves, data_leaves)
+    batches = _batched(data_leaves, axis)
     gradients = _gradients(f if not implicit else (lambda *arguments: arguments[0]()),
                            parameter_leaves, batches, rebuild, budget_or_default(memory_budget))
     if implicit:
         return Grads(params, IdDict((param, gradient) for param, gradient in zip(params, gradients)
                                     if gradient is not None))
     return parameter_tree.gradient(gradients)
+
+
+def _require_plain(parameter_leaves: list, data_leaves: list) -> None:
+    """Real, untraced values only: the replay evaluates with plain NumPy, outside any other differentiation."""
+    if any(isbox(leaf) for leaf in parameter_leaves + data_leaves):
+        raise TypeError("per_sample_gradients cannot run inside another differentiation (its values are traced): "
+                        "call it on plain arrays, e.g. outside zn.gradient")
+    if any(numpy.iscomplexobj(leaf) for leaf in parameter_leaves):
+        raise TypeError("per_sample_gradients differentiates real parameters: split a complex one into its real "
+                        "and imaginary parts")
 
 
 def _batched(leaves: list, axis: int) -> list:

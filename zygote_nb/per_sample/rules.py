@@ -182,7 +182,8 @@ RULES[anp.transpose] = _transpose
 
 def _two_axes(node, args):
     ndim = len(_example_shape(node, args, 0))
-    if node.argnums != (0,) or node.kwargs or len(args) != 3:
+    if node.argnums != (0,) or node.kwargs or len(args) != 3 or not all(
+            isinstance(axis, (int, numpy.integer)) for axis in args[1:]):
         return NotImplemented
     return rewritten(node, [args[0], *(normalize_axis_index(int(axis), ndim) + 1 for axis in args[1:])], {})
 

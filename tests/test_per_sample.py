@@ -180,3 +180,12 @@ def test_statistics_match_hand_loops():
                     for i in range(entries.shape[1])]
         numpy.testing.assert_allclose(stats.variance[name].ravel(), variance)
         assert stats.snr[name] == pytest.approx(sum((entries.sum(0) / 7) ** 2) / sum(variance))
+
+
+def test_examples_of_several_items_with_labels_inside_a_tuple_index():
+    def loss(W, x, labels):  # each example: k inputs and their k labels
+        scores = x @ W.T
+        return np.sum(logsumexp(scores, axis=1) - scores[np.arange(len(labels)), labels])
+
+    W, x, labels = rng.normal(size=(3, 4)), rng.normal(size=(6, 2, 4)), rng.integers(0, 3, size=(6, 2))
+    assert_rows_match(zn.per_sample_gradients(loss, W, x, labels), loop_of_gradients(loss, W, x, labels))

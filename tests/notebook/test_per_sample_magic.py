@@ -54,14 +54,44 @@ def namespace():
     return corrupted_classification()
 
 
-def test_rows_equal_the_one_example_replay_and_the_corrupted_label_is_the_top_outlier(namespace):
+def losses_jacobian(namespace, cell=LOSSES_CELL):
+    """The Jacobian of the cell's losses vector, by zn.jacobian on the cell's code run as a function: the rows."""
+    def losses(W1, b1, W2):
+        scope = {**namespace, "W1": W1, "b1": b1, "W2": W2}
+        body, last = cell.strip().rsplit("\n", 1)
+        exec(body, scope)
+        return eval(last, scope)
+
+    params = [namespace[name] for name in ("W1", "b1", "W2")]
+    return [J.reshape((60,) + p.shape) for J, p in zip(zn.jacobian(losses, *params), params)]
+
+
+def test_rows_equal_the_one_example_loss_and_the_jacobian_and_the_corrupted_label_is_the_top_outlier(namespace):
     result = per_sample_of_cell(LOSSES_CELL, ["W1", "b1", "W2"], dict(namespace))
+    assert result.method.startswith("replay of one example over the data points, labels")
     replayed = zn.per_sample_gradients(one_example_loss, (namespace["W1"], namespace["b1"], namespace["W2"]),
                                        namespace["points"], namespace["labels"])
-    for name, rows in zip(["W1", "b1", "W2"], replayed):
+    for name, rows, jacobian_rows in zip(["W1", "b1", "W2"], replayed, losses_jacobian(namespace)):
         numpy.testing.assert_allclose(result.per_sample[name], rows, rtol=0, atol=1e-12)
+        numpy.testing.assert_allclose(result.per_sample[name], jacobian_rows, rtol=0, atol=1e-12)
     assert result.outliers()[0][0] == 17
     assert result.statistics.top(1)[0][0] == 17
+
+
+BATCH_NORMALISED_CELL = """
+h = points @ W1.T + b1
+h = (h - h.mean(axis=0)) / (h.std(axis=0) + 1e-3)
+scores = np.tanh(h) @ W2.T
+shifted = scores - np.max(scores, axis=1, keepdims=True)
+-(shifted[np.arange(len(labels)), labels] - np.log(np.sum(np.exp(shifted), axis=1)))
+"""
+
+
+def test_examples_that_interact_through_the_batch_take_the_jacobian_rows(namespace):
+    result = per_sample_of_cell(BATCH_NORMALISED_CELL, ["W1", "b1", "W2"], dict(namespace))
+    assert result.method.startswith("Jacobian rows (the examples' losses interact")
+    for name, jacobian_rows in zip(["W1", "b1", "W2"], losses_jacobian(namespace, BATCH_NORMALISED_CELL)):
+        numpy.testing.assert_allclose(result.per_sample[name], jacobian_rows, rtol=0, atol=1e-12)
 
 
 def test_a_cell_ending_in_the_mean_loss_is_refused_in_one_line(namespace):

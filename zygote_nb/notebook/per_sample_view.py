@@ -83,7 +83,8 @@ def per_sample_html(result, picture: bool = True) -> str:
         image = f'<img alt="per-sample gradient norms and signal-to-noise ratios" src="data:image/png;base64,{encoded}"/>'
     source = html.escape(result.output_source)
     return (f'<div class="zygote-nb-result"><p>per-sample gradients of <code>{source}</code>: '
-            f"{len(result.value)} examples; bound to <code>.per_sample[name]</code></p>{image}"
+            f"{len(result.value)} examples, by {html.escape(result.method)}; "
+            f"bound to <code>.per_sample[name]</code></p>{image}"
             "<table><tr><th>example</th><th>loss</th><th>gradient norm</th><th>cosine with mean</th><th></th></tr>"
             f"{rows}</table></div>")
 

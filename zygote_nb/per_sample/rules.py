@@ -39,8 +39,10 @@ from typing import Any, Callable
 import autograd.numpy as anp
 import numpy
 from autograd.core import primitive_vjps
+from autograd.extend import defvjp, primitive, vspace
 from autograd.numpy import _original_where, numpy_wrapper
 from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.numpy.numpy_vjps import untake
 from autograd.scipy.special import logsumexp
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
@@ -229,6 +231,38 @@ def _advanced_parts_apart(parts: tuple) -> bool:
 
 
 RULES[ArrayBox.__getitem__] = _getitem
+
+
+@primitive
+def indexed(array, *parts):
+    """``array[parts]`` with traced integer arrays among ``parts``: ``log_probabilities[np.arange(n), labels]``.
+
+    autograd's indexing sees a traced index only when it is the whole index, not a part of a tuple;
+    the trace routes such tuples here (:mod:`~zygote_nb.per_sample.trace`).
+    """
+    return array[parts]
+
+
+defvjp(indexed, lambda ans, array, *parts: lambda cotangent: untake(cotangent, parts, vspace(array)))
+
+
+def _indexed(node, args):
+    """Every part an integer array or number: the batch becomes one more advanced index in front."""
+    array, parts = args[0], list(args[1:])
+    if 0 not in node.argnums or not all(numpy.asarray(part).dtype.kind in "iu" for part in parts):
+        return NotImplemented
+    batch = _batch_size(node, args)
+    ndim = len(numpy.broadcast_shapes(*(numpy.shape(part)[1:] if position + 1 in node.argnums else numpy.shape(part)
+                                         for position, part in enumerate(parts))))
+    for position, part in enumerate(parts):
+        if position + 1 in node.argnums:
+            shape = numpy.shape(part)
+            parts[position] = numpy.reshape(part, shape[:1] + (1,) * (ndim - len(shape) + 1) + shape[1:])
+    rows = numpy.arange(batch).reshape((batch,) + (1,) * ndim)
+    return rewritten(node, [array, rows, *parts], {})
+
+
+RULES[indexed] = _indexed
 
 
 # ----- contractions: a shared operand enters once, per-example cotangents are per-example products -----

@@ -32,6 +32,7 @@ from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.tracer import Box, Node, isbox, trace_stack
 
 from ..pullback import IndexBox
+from .rules import indexed
 
 _clock = itertools.count()
 
@@ -131,13 +132,28 @@ def _refuse(method_name: str, level: int, original: Callable) -> Callable:
     return guarded
 
 
+def _tuple_indices_traced(original: Callable) -> Callable:
+    def getitem(array, index):
+        if isinstance(index, tuple) and any(isbox(part) for part in index):
+            return indexed(array, *index)
+        return original(array, index)
+
+    return getitem
+
+
 @contextmanager
 def _decisions_refused(level: int) -> Iterator[None]:
-    """While ``f`` runs, converting a box that depends on the example into a Python value raises."""
+    """While ``f`` runs, converting a box that depends on the example into a Python value raises.
+
+    Also, a tuple index with traced parts (``scores[np.arange(n), labels]``) is recorded as one
+    primitive, :func:`~zygote_nb.per_sample.rules.indexed`, which autograd's indexing would not trace.
+    """
     patched = [(Box, "__bool__"), (IndexBox, "__index__"), (IndexBox, "__int__")]
     originals = [vars(owner)[name] for owner, name in patched]
     for (owner, name), original in zip(patched, originals):
         setattr(owner, name, _refuse(name, level, original))
+    original_getitem = ArrayBox.__getitem__
+    ArrayBox.__getitem__ = _tuple_indices_traced(original_getitem)
     # Comparisons are traced here (a mask must be batched too); one of two scalars is a NumPy bool.
     added = numpy.bool_ not in Box.type_mappings
     if added:
@@ -147,5 +163,6 @@ def _decisions_refused(level: int) -> Iterator[None]:
     finally:
         for (owner, name), original in zip(patched, originals):
             setattr(owner, name, original)
+        ArrayBox.__getitem__ = original_getitem
         if added:
             del Box.type_mappings[numpy.bool_]

@@ -189,3 +189,13 @@ def test_examples_of_several_items_with_labels_inside_a_tuple_index():
 
     W, x, labels = rng.normal(size=(3, 4)), rng.normal(size=(6, 2, 4)), rng.integers(0, 3, size=(6, 2))
     assert_rows_match(zn.per_sample_gradients(loss, W, x, labels), loop_of_gradients(loss, W, x, labels))
+
+
+def test_reductions_along_axes():
+    def loss(w, x):
+        y = np.tanh(x * w)
+        return (np.sum(np.var(y, axis=0)) + np.sum(np.std(y, axis=1)) + np.sum(np.prod(y, axis=(0,)))
+                + np.sum(np.cumsum(y, axis=1)) + np.max(np.min(y, axis=0)) + np.mean(y, axis=(0, 1)))
+
+    w, x = rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 4))
+    assert_rows_match(zn.per_sample_gradients(loss, w, x), loop_of_gradients(loss, w, x))

@@ -65,8 +65,8 @@ def batched_call(node, args: list) -> tuple | Any:
 def rewritten(node, args: list, kwargs: dict, undo: Callable | None = None) -> tuple:
     """Evaluate the primitive on a rewritten (batched) call; its VJP on that call pulls back per example.
 
-    ``undo(argnum, cotangent)`` maps a cotangent of a rewritten argument back to the batched argument
-    (by default a reshape, which undoes the axes that alignment inserted).
+    ``undo(argnum, cotangent)``, where given, maps a cotangent of a rewritten argument back to the
+    batched argument (a reshape that removes the axes alignment inserted).
     """
     value = node.fun.fun(*args, **kwargs)
 
@@ -81,7 +81,7 @@ def _batch_size(node, args) -> int:
     return numpy.shape(args[node.argnums[0]])[0]
 
 
-def _example_shape(node, args, argnum) -> tuple:
+def _example_shape(args, argnum) -> tuple:
     return numpy.shape(args[argnum])[1:]
 
 
@@ -107,16 +107,19 @@ RULES[_original_where] = RULES[anp.clip] = _elementwise
 
 # ----- reductions and other operations along an axis: the axis moves one to the right -----
 
-def _along_axis(position: int, default_all: bool = True) -> Callable:
-    """A rule for a primitive whose ``axis`` is argument ``position`` (or keyword ``axis``) of a traced array 0."""
+def _along_axis(default_all: bool = True) -> Callable:
+    """A rule for a primitive of a traced array whose ``axis`` is its second argument or keyword ``axis``.
+
+    ``axis=None`` means every axis of the example, unless ``default_all`` is false (``cumsum`` flattens).
+    """
 
     def rule(node, args):
         if 0 not in node.argnums:
             return NotImplemented
         args, kwargs = list(args), dict(node.kwargs)
-        ndim = len(_example_shape(node, args, 0))
-        in_args = len(args) > position
-        axis = args[position] if in_args else kwargs.get("axis")
+        ndim = len(_example_shape(args, 0))
+        in_args = len(args) > 1
+        axis = args[1] if in_args else kwargs.get("axis")
         if axis is None:
             if not default_all:
                 return NotImplemented
@@ -126,7 +129,7 @@ def _along_axis(position: int, default_all: bool = True) -> Callable:
         else:
             shifted = normalize_axis_index(int(axis), ndim) + 1
         if in_args:
-            args[position] = shifted
+            args[1] = shifted
         else:
             kwargs["axis"] = shifted
         return rewritten(node, args, kwargs)
@@ -134,10 +137,10 @@ def _along_axis(position: int, default_all: bool = True) -> Callable:
     return rule
 
 
-for _function in (anp.sum, numpy_wrapper._primitive_mean, anp.max, anp.amax, anp.min, anp.amin, anp.prod, logsumexp):
-    RULES[_function] = _along_axis(1)
-RULES[anp.var] = RULES[anp.std] = _along_axis(1)
-RULES[anp.cumsum] = _along_axis(1, default_all=False)
+for _function in (anp.sum, numpy_wrapper._primitive_mean, numpy_wrapper._primitive_var,
+                  numpy_wrapper._primitive_std, anp.max, anp.amax, anp.min, anp.amin, anp.prod, logsumexp):
+    RULES[_function] = _along_axis()
+RULES[anp.cumsum] = _along_axis(default_all=False)
 
 
 def _join(node, args):
@@ -183,7 +186,7 @@ RULES[anp.transpose] = _transpose
 
 
 def _two_axes(node, args):
-    ndim = len(_example_shape(node, args, 0))
+    ndim = len(_example_shape(args, 0))
     if node.argnums != (0,) or node.kwargs or len(args) != 3 or not all(
             isinstance(axis, (int, numpy.integer)) for axis in args[1:]):
         return NotImplemented
@@ -359,7 +362,7 @@ def _einsum_subscripts(node, args):
 
 
 def _shape_of(node, args, position):
-    return _example_shape(node, args, position) if position in node.argnums else numpy.shape(args[position])
+    return _example_shape(args, position) if position in node.argnums else numpy.shape(args[position])
 
 
 RULES[anp.dot] = RULES[anp.matmul] = _contraction(_dot_subscripts)

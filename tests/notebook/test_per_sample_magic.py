@@ -130,3 +130,8 @@ def test_the_rich_view_embeds_the_picture_and_the_table(shell):
         shell.run_cell("%%gradient W1 --per-sample -o seen" + LOSSES_CELL, store_history=False)
     html = captured.outputs[0].data["text/html"]
     assert "data:image/png;base64," in html and "<td>17</td>" in html and "outlier" in html
+
+
+def test_per_sample_with_check_is_a_usage_error(shell):
+    result = shell.run_cell("%%gradient W1 --per-sample --check" + LOSSES_CELL, store_history=False)
+    assert isinstance(result.error_in_exec, UsageError) and "drop it with --per-sample" in str(result.error_in_exec)

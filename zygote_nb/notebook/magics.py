@@ -69,6 +69,8 @@ class DifferentiationMagics(Magics):
         """
         options = self._options(self.gradient, line)
         if options.per_sample:
+            if options.check:
+                raise UsageError("--check compares one gradient with finite differences; drop it with --per-sample")
             from .per_sample_cell import per_sample_of_cell
             from .per_sample_view import display_per_sample_result
 

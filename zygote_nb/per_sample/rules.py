@@ -34,6 +34,7 @@ array([[1., 1.],
 from __future__ import annotations
 
 import string
+import sys
 from typing import Any, Callable
 
 import autograd.numpy as anp
@@ -43,7 +44,6 @@ from autograd.extend import defvjp, primitive, vspace
 from autograd.numpy import _original_where, numpy_wrapper
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.numpy.numpy_vjps import untake
-from autograd.scipy.special import logsumexp
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .. import numpy as traced_numpy
@@ -55,11 +55,18 @@ def batched_call(node, args: list) -> tuple | Any:
     """``(value, pull)`` for ``node`` with batched traced arguments, or ``NotImplemented``."""
     raw = getattr(node.fun, "fun", None)
     rule = RULES.get(node.fun)
+    if rule is None and node.fun is _scipy_logsumexp():
+        rule = RULES[node.fun] = _along_axis()
     if rule is None and isinstance(raw, numpy.ufunc) and raw.signature is None and not node.kwargs:
         rule = _elementwise
     if rule is None:
         return NotImplemented
     return rule(node, args)
+
+
+def _scipy_logsumexp() -> Any:
+    # autograd.scipy needs SciPy, which zygote_nb does not; a loss that uses its logsumexp has imported it.
+    return getattr(sys.modules.get("autograd.scipy.special"), "logsumexp", None)
 
 
 def rewritten(node, args: list, kwargs: dict, undo: Callable | None = None) -> tuple:
@@ -138,7 +145,7 @@ def _along_axis(default_all: bool = True) -> Callable:
 
 
 for _function in (anp.sum, numpy_wrapper._primitive_mean, numpy_wrapper._primitive_var,
-                  numpy_wrapper._primitive_std, anp.max, anp.amax, anp.min, anp.amin, anp.prod, logsumexp):
+                  numpy_wrapper._primitive_std, anp.max, anp.amax, anp.min, anp.amin, anp.prod):
     RULES[_function] = _along_axis()
 RULES[anp.cumsum] = _along_axis(default_all=False)
 

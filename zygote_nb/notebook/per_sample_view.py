@@ -85,7 +85,7 @@ def per_sample_html(result, picture: bool = True) -> str:
     return (f'<div class="zygote-nb-result"><p>per-sample gradients of <code>{source}</code>: '
             f"{len(result.value)} examples, by {html.escape(result.method)}; "
             f"bound to <code>.per_sample[name]</code></p>{image}"
-            "<table><tr><th>example</th><th>loss</th><th>gradient norm</th><th>cosine with mean</th><th></th></tr>"
+            "<table><caption>the examples with the largest gradient norms</caption><tr><th>example</th><th>loss</th><th>gradient norm</th><th>cosine with mean</th><th></th></tr>"
             f"{rows}</table></div>")
 
 

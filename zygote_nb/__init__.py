@@ -24,13 +24,16 @@ from .ignore import ignore_derivatives
 from .jacobians import jacobian, withjacobian
 from .grads import Grads
 from .params import IdDict, Params
+from .per_sample import PerSampleStatistics, per_sample_gradients, per_sample_statistics
 from .pullback import pullback
 from .showgrad import capture_reports, showgrad
 
 __all__ = [
-    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "capture_reports", "checkpointed", "current_backend",
-    "diaghessian", "hessian_density", "hessian_spectrum", "hessian_trace", "hvp", "loss_landscape", "eager_update", "forwarddiff", "gradient", "hessian", "hessian_reverse", "hook", "hooks",
-    "ignore_derivatives", "jacobian", "pullback", "set_backend", "showgrad", "trace_gradient", "using_backend", "withgradient", "withjacobian",
+    "Buffer", "DifferentiationError", "GradientFlow", "Grads", "IdDict", "MemoryBudgetError", "Params", "PerSampleStatistics",
+    "capture_reports", "checkpointed", "current_backend", "diaghessian", "eager_update", "forwarddiff", "gradient",
+    "hessian", "hessian_density", "hessian_reverse", "hessian_spectrum", "hessian_trace", "hook", "hooks", "hvp",
+    "ignore_derivatives", "jacobian", "loss_landscape", "per_sample_gradients", "per_sample_statistics", "pullback",
+    "set_backend", "showgrad", "trace_gradient", "using_backend", "withgradient", "withjacobian",
 ]
 
 

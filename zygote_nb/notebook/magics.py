@@ -23,6 +23,8 @@ from .curvature import EXTREMES
 from .derivatives import gradient_of_cell, jacobian_of_cell, memory_size, refuse_output_name
 from .display import display_gradient_result, display_matrix_result, release_earlier_views
 from .hessian_cell import hessian_at_any_size
+from .per_sample_cell import per_sample_of_cell
+from .per_sample_view import display_per_sample_result
 
 INPUTS_HELP = "the notebook variables to differentiate with respect to: numbers and arrays"
 OUTPUT_HELP = ("bind the result object to NAME (default {default}): .value, .grad, result['x']; "
@@ -54,6 +56,9 @@ class DifferentiationMagics(Magics):
     @argument("--check", action="store_true",
               help="also compare the gradient with central finite differences and report the worst "
                    "relative error (pass or fail)")
+    @argument("--per-sample", action="store_true",
+              help="the cell ends with the vector of per-example losses: show each example's gradient norm "
+                   "(outliers named), the signal-to-noise ratio per input, and bind .per_sample[name]")
     @cell_magic
     def gradient(self, line: str, cell: str) -> None:
         """Differentiate the cell's last expression, a real number, with respect to the named variables.
@@ -71,6 +76,14 @@ class DifferentiationMagics(Magics):
             np.mean((prediction - labels) ** 2)
         """
         options = self._options(self.gradient, line)
+        if options.per_sample:
+            if options.check:
+                raise UsageError("--check compares one gradient with finite differences; drop it with --per-sample")
+            result = per_sample_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                        header=f"%%gradient {line}")
+            self.shell.user_ns[options.output] = result
+            display_per_sample_result(result, picture=not options.no_widget)
+            return
         if not options.no_widget:
             release_earlier_views(cell)  # never two recordings of one cell at once
         result = gradient_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,

@@ -52,7 +52,7 @@ from autograd.core import (JVPNode, SparseObject, VJPNode, VSpace, add_outgrads,
                            primitive_vjps, sparse_add, sum_outgrads)
 from autograd.numpy import _original_where, numpy_vjps, numpy_wrapper  # noqa: F401
 from autograd.numpy.numpy_boxes import ArrayBox
-from autograd.numpy.numpy_vjps import match_complex, unbroadcast, unbroadcast_f  # noqa: F401
+from autograd.numpy.numpy_vjps import match_complex, unbroadcast, unbroadcast_f, untake  # noqa: F401
 from autograd.numpy.numpy_vspaces import ArrayVSpace
 from autograd.numpy.numpy_wrapper import parse_einsum_input  # noqa: F401
 from autograd.tracer import Box, TraceStack, notrace_primitives, trace_primitives_map  # noqa: F401

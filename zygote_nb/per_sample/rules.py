@@ -39,14 +39,12 @@ from typing import Any, Callable
 
 import autograd.numpy as anp
 import numpy
-from autograd.core import primitive_vjps
-from autograd.extend import defvjp, primitive, vspace
-from autograd.numpy import _original_where, numpy_wrapper
+from autograd.extend import defjvp, defvjp, primitive, vspace
 from autograd.numpy.numpy_boxes import ArrayBox
-from autograd.numpy.numpy_vjps import untake
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from .. import numpy as traced_numpy
+from ..autograd_patches import _original_where, numpy_wrapper, primitive_vjps, untake
 
 RULES: dict[Any, Callable] = {}
 
@@ -254,6 +252,7 @@ def indexed(array, *parts):
 
 
 defvjp(indexed, lambda ans, array, *parts: lambda cotangent: untake(cotangent, parts, vspace(array)))
+defjvp(indexed, lambda tangent, ans, array, *parts: indexed(tangent, *parts))  # the parts are integers: no tangent
 
 
 def _indexed(node, args):

@@ -25,7 +25,9 @@ naming the fix; asked for a numeric dtype (``numpy.asarray(x, dtype=float)``)
 they raise ``TypeError`` instead of silently dropping the gradient.  A plain
 array indexed by a traced value (``plain[x]``) makes NumPy read ``x`` the same
 way; that read gives no warning, since the indexing then fails with an error
-of its own (see :mod:`zygote_nb.errors`).
+of its own (see :mod:`zygote_nb.errors`).  A traced integer read this way
+(``numpy.arange(n)``, which NumPy does not dispatch) raises an error naming
+``zygote_nb.numpy.arange`` and ``int(n)``.
 
 >>> import numpy
 >>> from zygote_nb import gradient
@@ -48,7 +50,8 @@ from autograd.tracer import Box
 
 import zygote_nb.numpy as traced_numpy
 
-from .autograd_patches import call_numpy_implementation, install_array_dispatch
+from .autograd_patches import IndexBox, call_numpy_implementation, install_array_dispatch
+from .errors import DifferentiationError
 
 
 class ObjectArrayWarning(UserWarning):
@@ -119,6 +122,12 @@ def _array(self: ArrayBox, dtype: Any = None, copy: bool | None = None) -> numpy
         raise TypeError(
             f"cannot convert a traced value to a {numpy.dtype(dtype)} NumPy array: its gradient would be "
             "lost; use zygote_nb.numpy (e.g. zygote_nb.numpy.asarray) inside differentiated code"
+        )
+    if isinstance(self, IndexBox):
+        raise DifferentiationError(
+            "NumPy read a traced integer as an array (numpy.arange(n), numpy.asarray(n)), which it cannot trace: "
+            "use zygote_nb.numpy's function (np inside a magic cell), or int(n) where the integer is only a size or "
+            "bound (that use carries no gradient)"
         )
     # Frames: this function, autograd_patches' __array__, then the user's line that asked.
     if not _read_for_subscript(sys._getframe(2)):

@@ -50,14 +50,15 @@ class RecordedNode(VJPNode):
         try:
             self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs)
         except (NotImplementedError, KeyError):
-            # An integer argument used as an index or axis carries no gradient for that use.
+            # An integer argument used as an index, axis, shape or count carries no gradient for that use;
+            # a call that only such arguments reach (np.zeros(n), np.arange(n)) makes a constant.
             kept = [(argnum, parent) for argnum, parent in zip(parent_argnums, parents)
                     if not _is_integer(args[argnum])]
             if len(kept) == len(parents):
                 raise
             parent_argnums = tuple(argnum for argnum, _ in kept)
             parents = tuple(parent for _, parent in kept)
-            self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs)
+            self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs) if parents else _no_cotangents
         self.parents = parents
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.value = parent_argnums, value
@@ -82,6 +83,10 @@ def _make_vjp(fun, parent_argnums, value, args, kwargs) -> Callable:
         name = getattr(fun, "__name__", fun)
         raise NotImplementedError(f"VJP of {name} wrt argnums {parent_argnums} not defined") from None
     return vjp_maker(parent_argnums, value, args, kwargs)
+
+
+def _no_cotangents(cotangent: Any) -> tuple:
+    return ()
 
 
 def _is_integer(value: Any) -> bool:

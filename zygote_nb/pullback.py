@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator
@@ -31,6 +32,7 @@ from autograd.tracer import getval, isbox, new_box, trace_stack
 from . import backend, structure
 from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, primitive_vjps, \
     register_node_type
+from .frames import user_position
 
 # Callbacks that see every node as it is recorded (the gradient-flow view uses this).
 node_observers: list[Callable[["RecordedNode"], None]] = []
@@ -41,9 +43,13 @@ _recording_clock = itertools.count()
 
 
 class RecordedNode(VJPNode):
-    """One primitive call in a trace: its VJP, and the call itself kept for replay and display."""
+    """One primitive call in a trace: its VJP, and the call itself kept for replay and display.
 
-    __slots__ = ("fun", "args", "kwargs", "argnums", "value", "order")
+    ``place`` is ``(code, instruction offset)`` in the user's code that made the call, where a warning
+    that its derivative rule raises is shown (see :mod:`zygote_nb.user_warnings`).
+    """
+
+    __slots__ = ("fun", "args", "kwargs", "argnums", "value", "order", "place")
 
     def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
         # VJPNode.__init__, inlined: this runs for every primitive call of every trace.
@@ -63,13 +69,14 @@ class RecordedNode(VJPNode):
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.value = parent_argnums, value
         self.order = next(_recording_clock)
+        self.place = user_position(sys._getframe(2))  # past autograd's primitive wrapper, which made this node
         if node_observers:
             for observer in node_observers:
                 observer(self)
 
     def initialize_root(self):
         super().initialize_root()
-        self.fun, self.args, self.kwargs, self.argnums, self.value = None, (), {}, (), None
+        self.fun, self.args, self.kwargs, self.argnums, self.value, self.place = None, (), {}, (), None, None
         self.order = next(_recording_clock)
 
 

@@ -52,3 +52,13 @@ def test_plain_numpy_arange_of_a_traced_integer_names_the_traced_version_and_int
     gx, gn = zn.gradient(lambda x, n: numpy.sum(x * numpy.arange(int(n))), X, 3)
     numpy.testing.assert_allclose(gx, [0.0, 1.0, 2.0])
     assert gn is None
+
+
+@pytest.mark.parametrize("engine", ["batched", "loop"])
+def test_jacobian_through_a_sized_constant_matches_the_closed_form(engine):
+    def scaled(x, n):
+        return x * traced_numpy.arange(n) + numpy.ones(n) @ numpy.eye(n)
+
+    jx, _ = zn.jacobian(scaled, X, 3, engine=engine)
+    numpy.testing.assert_allclose(jx, numpy.diag([0.0, 1.0, 2.0]))
+

@@ -70,6 +70,13 @@ def test_an_integer_input_used_as_an_index_says_indices_should_not_be_inputs_and
         assert [str(warning.message) for warning in caught] == []
 
 
+def test_an_integer_input_used_only_as_a_size_gets_no_gradient(shell):
+    shell.run_cell("n = 3", store_history=False)
+    assert run(shell, "%%gradient x n --no-widget\nnp.sum(x * np.arange(n) + np.zeros(n))") is None
+    numpy.testing.assert_allclose(shell.user_ns["_grad"]["x"], numpy.arange(3.0))  # d/dx sum(x * [0, 1, 2])
+    assert shell.user_ns["_grad"]["n"] is None
+
+
 OBJECT_SETUP = """
 class Dense:
     def __init__(self, W, b):

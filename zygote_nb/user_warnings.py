@@ -41,6 +41,10 @@ def place_of_warning(frame: types.FrameType | None, outside: frozenset | set = f
     Walking outwards, the first frame of the user's code (not in ``outside``) is the place of a forward-pass
     warning; a frame that is pulling a recorded node back (a local ``node`` holding a
     :class:`~zygote_nb.pullback.RecordedNode`) gives that node's place, for a warning from its derivative rule.
+
+    >>> (filename, line), in_backward = place_of_warning(sys._getframe())
+    >>> line, in_backward
+    (1, False)
     """
     while frame is not None:
         if is_user_file(frame.f_code.co_filename) and id(frame) not in outside:
@@ -61,6 +65,12 @@ class warnings_at_operations:
     NumPy's once-per-place warnings stay once per place across many calls;
     a warning is re-issued through the filters at its new place. Blocks nest:
     an outer one receives what an inner one re-issued, already at a user line.
+
+    >>> with warnings.catch_warnings(record=True) as caught, warnings_at_operations():
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("shown where it was raised")
+    >>> caught[0].lineno
+    3
     """
 
     _registries: dict = {}  # per file: which warnings were shown there (the filters' "default" and "once")

@@ -171,3 +171,26 @@ def test_arraybox_gets_numpys_ufunc_protocol_from_autograd_but_not_the_function_
     assert "__array_ufunc__" in vars(ArrayBox)
     installed = vars(ArrayBox)["__array_function__"]
     assert installed.__module__ == "zygote_nb.autograd_patches"
+
+
+def test_a_primitive_boxes_its_result_through_the_tracer_modules_new_box_looked_up_at_call_time():
+    @primitive
+    def double(x):
+        return 2 * x
+
+    assert "new_box" in double.__code__.co_names and double.__globals__ is vars(autograd.tracer)
+    autograd_patches.install_ignore_blocks()
+    assert autograd.tracer.new_box is not new_box  # the wrapper of ignore_derivatives, installed above
+    boxed_results = []
+
+    def keep_box_kind(x):
+        autograd_patches.ignore_traces_up_to(trace_stack.top)
+        try:
+            boxed_results.append(isinstance(anp.sin(x), Box))
+        finally:
+            autograd_patches.ignore_traces_up_to(-1)
+        boxed_results.append(isinstance(anp.sin(x), Box))
+        return x
+
+    autograd.grad(keep_box_kind)(1.0)
+    assert boxed_results == [False, True]

@@ -13,6 +13,7 @@ from autograd.numpy.numpy_boxes import ArrayBox
 import zygote_nb.numpy as tnp
 from zygote_nb import dispatch, gradient, hessian
 from zygote_nb.forward import jvp
+from zygote_nb.errors import DifferentiationError
 
 RNG = numpy.random.default_rng(0)
 W = RNG.normal(size=(3, 3))
@@ -149,3 +150,18 @@ def test_install_is_idempotent():
     dispatch.install()
     dispatch.install()
     numpy.testing.assert_allclose(gradient(lambda x: numpy.sum(numpy.dot(W, x)), X)[0], W.sum(axis=0))
+
+
+def test_a_plain_array_indexed_by_an_integer_input_gives_the_one_clear_error_and_no_warning():
+    table = numpy.arange(5.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DifferentiationError, match="an array used as an index must not be an input"):
+            gradient(lambda index: numpy.sum(table[index]), numpy.array([0, 2]))
+    assert [str(warning.message) for warning in caught] == []
+
+
+def test_asarray_warning_points_at_the_line_that_asked():
+    with pytest.warns(dispatch.ObjectArrayWarning) as caught:
+        gradient(lambda x: numpy.sum(numpy.asarray(x) ** 2), X)
+    assert [warning.filename for warning in caught] == [__file__]

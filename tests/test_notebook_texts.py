@@ -32,3 +32,19 @@ def test_the_checkpointing_cost_is_not_stated_as_a_fixed_fraction():
 def test_the_magics_demo_says_what_a_failed_cell_restores():
     text = "\n".join(cell.source for cell in cells("magics_demo.ipynb") if cell.cell_type == "markdown")
     assert "exactly as it was" not in text and "*in place*" in text
+
+
+def test_the_tour_says_checkpointed_functions_may_close_over_traced_values():
+    import numpy
+
+    import zygote_nb as zn
+    import zygote_nb.numpy as np
+
+    (text,) = [cell.source for cell in cells("01_tour.ipynb") if cell.cell_type == "markdown"
+               and "checkpointed(f, *xs)" in cell.source]
+    assert "take every traced" not in text and "close over traced" in text
+    # What the text now claims: a closure over the weights gets the weights' gradient.
+    W, h = numpy.array([[1.0, 2.0], [0.5, -1.0]]), numpy.array([0.1, 0.2])
+    closing_over = zn.gradient(lambda W: np.sum(zn.checkpointed(lambda h: np.tanh(W @ h), h)), W)[0]
+    plain = (1 - numpy.tanh(W @ h) ** 2)[:, None] * h[None, :]  # d sum(tanh(W h)) / dW by hand
+    numpy.testing.assert_allclose(closing_over, plain, rtol=1e-12)

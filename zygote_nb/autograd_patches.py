@@ -23,9 +23,10 @@ with and without ``import zygote_nb``):
   rules (:mod:`zygote_nb.backends.autograd_rules`) run beside autograd's own;
   they are installed only when a device array type is registered, and NumPy
   values keep autograd's code.
-
-The ``new_box`` swap of ``ignore_derivatives`` (:mod:`zygote_nb.ignore`) is the
-one patch still outside this module.
+* :func:`install_ignore_blocks` wraps ``autograd.tracer.new_box`` so that the
+  blocks of :func:`zygote_nb.ignore_derivatives` cut what they compute; it is
+  installed on the first block entered, and outside a block the wrapper boxes
+  as autograd does.
 
 >>> import zygote_nb
 >>> from autograd import grad
@@ -55,6 +56,7 @@ from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.numpy.numpy_vjps import match_complex, unbroadcast, unbroadcast_f, untake  # noqa: F401
 from autograd.numpy.numpy_vspaces import ArrayVSpace
 from autograd.numpy.numpy_wrapper import parse_einsum_input  # noqa: F401
+import autograd.tracer
 from autograd.tracer import Box, TraceStack, notrace_primitives, trace_primitives_map  # noqa: F401
 from autograd.util import func  # noqa: F401
 
@@ -213,3 +215,53 @@ def replace_vjp_helper(name: str, choose: Callable[[Callable], Callable]) -> Non
     ``choose(original)``."""
     setattr(numpy_vjps, name, choose(getattr(numpy_vjps, name)))
 
+
+
+# ----- Ignore blocks: primitives that hand back plain values -----
+
+
+class _IgnoredTraces(threading.local):
+    """The deepest trace level whose primitives return unboxed values in this thread (-1 cuts none)."""
+
+    level = -1  # autograd numbers traces from 0
+
+
+_ignored = _IgnoredTraces()
+_installing = threading.Lock()
+_plain_new_box = None
+
+
+def ignored_trace_level() -> int:
+    """The deepest trace level cut by the ignore blocks open in this thread (-1 when none is open)."""
+    return _ignored.level
+
+
+def ignore_traces_up_to(level: int) -> None:
+    """Cut traces ``0..level`` in this thread: their primitives return plain values (-1 cuts none)."""
+    _ignored.level = level
+
+
+def _new_box_unless_ignored(value: Any, trace: int, node: Any) -> Any:
+    if trace <= _ignored.level:
+        return value
+    return _plain_new_box(value, trace, node)
+
+
+def install_ignore_blocks() -> None:
+    """Wrap ``autograd.tracer.new_box`` once, so that primitives in a cut trace return plain values.
+
+    autograd's ``primitive`` boxes every result through the module global
+    ``autograd.tracer.new_box``, looked up at call time.  The wrapper consults
+    the calling thread's own cut level, so another thread differentiating
+    meanwhile is untouched.  It is installed lazily, on the first ignore block,
+    so that code which never opens one runs autograd's ``new_box`` unwrapped.
+
+    >>> install_ignore_blocks(); install_ignore_blocks()
+    >>> autograd.tracer.new_box is _new_box_unless_ignored
+    True
+    """
+    global _plain_new_box
+    with _installing:
+        if _plain_new_box is None:
+            _plain_new_box = autograd.tracer.new_box
+            autograd.tracer.new_box = _new_box_unless_ignored

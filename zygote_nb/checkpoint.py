@@ -35,27 +35,8 @@ from autograd.tracer import getval, isbox, trace_stack
 
 from . import backend, structure
 from .forward import jvp
-from .substitution import _Substitution, substituted
+from .substitution import reachable_values, substituted
 from .pullback import outside_traces, pullback, record
-
-
-class _TracedValueSearch(_Substitution):
-    """A walk over what ``f`` can reach that collects autograd boxes instead of replacing anything."""
-
-    def __init__(self) -> None:
-        super().__init__([], [])
-        self.boxes: dict = {}
-
-    def parameter_index(self, value: Any) -> None:
-        if isbox(value):
-            self.boxes.setdefault(id(value), value)
-        return None
-
-
-def _closed_over_traced_values(f: Callable) -> list:
-    search = _TracedValueSearch()
-    search.walk(f)
-    return list(search.boxes.values())
 
 
 def _with_closure_as_now(f: Callable) -> Callable:
@@ -193,6 +174,6 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     captured = []
     if trace_stack.top >= 0:  # a differentiation is running: f may close over its traced values
         f = _with_closure_as_now(f)
-        captured = _closed_over_traced_values(f)
+        captured = reachable_values(f, isbox)
     leaves = backend.on_one_library(leaves + captured)
     return _checkpointed_call(_Call(f, trees, captured, leaves), *leaves)

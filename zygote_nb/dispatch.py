@@ -22,7 +22,12 @@ not dispatch them and they must return an ``ndarray``. For a traced ``x`` they
 still build an object array of traced scalars (which keeps the gradient but
 makes every later NumPy call slow), now with an :class:`ObjectArrayWarning`
 naming the fix; asked for a numeric dtype (``numpy.asarray(x, dtype=float)``)
-they raise ``TypeError`` instead of silently dropping the gradient.
+they raise ``TypeError`` instead of silently dropping the gradient.  A plain
+array indexed by a traced value (``plain[x]``) makes NumPy read ``x`` the same
+way; that read gives no warning, since the indexing then fails with an error
+of its own (see :mod:`zygote_nb.errors`).  A traced integer read this way
+(``numpy.arange(n)``, which NumPy does not dispatch) raises an error naming
+``zygote_nb.numpy.arange`` and ``int(n)``.
 
 >>> import numpy
 >>> from zygote_nb import gradient
@@ -33,6 +38,8 @@ they raise ``TypeError`` instead of silently dropping the gradient.
 
 from __future__ import annotations
 
+import dis
+import sys
 import threading
 import warnings
 from typing import Any, Callable
@@ -43,7 +50,8 @@ from autograd.tracer import Box
 
 import zygote_nb.numpy as traced_numpy
 
-from .autograd_patches import call_numpy_implementation, install_array_dispatch
+from .autograd_patches import IndexBox, call_numpy_implementation, install_array_dispatch
+from .errors import DifferentiationError
 
 
 class ObjectArrayWarning(UserWarning):
@@ -99,6 +107,14 @@ def _array_function(self: ArrayBox, func: Callable, types: tuple, args: tuple, k
         in_progress.discard(func)
 
 
+_SUBSCRIPT = dis.opmap.get("BINARY_SUBSCR")
+
+
+def _read_for_subscript(frame: Any) -> bool:
+    """Whether the Python line running in ``frame`` is at a subscript (``plain[x]``) that NumPy is reading."""
+    return frame.f_code.co_code[frame.f_lasti] == _SUBSCRIPT
+
+
 def _array(self: ArrayBox, dtype: Any = None, copy: bool | None = None) -> numpy.ndarray:
     if copy is False:
         raise ValueError("a traced value cannot be viewed as a NumPy array without a copy")
@@ -107,12 +123,20 @@ def _array(self: ArrayBox, dtype: Any = None, copy: bool | None = None) -> numpy
             f"cannot convert a traced value to a {numpy.dtype(dtype)} NumPy array: its gradient would be "
             "lost; use zygote_nb.numpy (e.g. zygote_nb.numpy.asarray) inside differentiated code"
         )
-    warnings.warn(
-        "numpy.asarray/numpy.array made an object array of traced scalars, which keeps the gradient "
-        "but makes every later NumPy call slow; use zygote_nb.numpy.asarray/array inside differentiated code",
-        ObjectArrayWarning,
-        stacklevel=2,
-    )
+    if isinstance(self, IndexBox):
+        raise DifferentiationError(
+            "NumPy read a traced integer as an array (numpy.arange(n), numpy.asarray(n)), which it cannot trace: "
+            "use zygote_nb.numpy's function (np inside a magic cell), or int(n) where the integer is only a size or "
+            "bound (that use carries no gradient)"
+        )
+    # Frames: this function, autograd_patches' __array__, then the user's line that asked.
+    if not _read_for_subscript(sys._getframe(2)):
+        warnings.warn(
+            "numpy.asarray/numpy.array made an object array of traced scalars, which keeps the gradient "
+            "but makes every later NumPy call slow; use zygote_nb.numpy.asarray/array inside differentiated code",
+            ObjectArrayWarning,
+            stacklevel=3,
+        )
     elements = numpy.empty(self.shape, dtype=object)
     for index in numpy.ndindex(self.shape):
         elements[index] = self[index]

@@ -43,12 +43,9 @@ def explain(error: BaseException) -> str | None:
                 "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array "
                 "with np.where / np.concatenate")
     if "arrays used as indices must be of integer" in message or "integer or boolean arrays are valid indices" in message:
-        # A plain ndarray indexed by a traced array first turns the index into an object array, which warns.
-        aside = ("" if "arrays used as indices" in message else
-                 " (the ObjectArrayWarning just before came from NumPy reading that index)")
         return ("an index is a float array: every input is differentiated as floats, integer arrays too, so an "
                 "array used as an index must not be an input; leave it out of the inputs (read it from the "
-                f"notebook or close over it) and differentiate with respect to the arrays it indexes{aside}")
+                "notebook or close over it) and differentiate with respect to the arrays it indexes")
     missing = _MISSING_RULE.match(message)
     if missing:
         mode, name = missing.groups()

@@ -80,6 +80,30 @@ def user_frame(frame: types.FrameType | None) -> types.FrameType | None:
     return next((candidate for candidate in outward(frame) if is_user_frame(candidate)), None)
 
 
+def user_position(frame: types.FrameType | None) -> tuple[types.CodeType, int] | None:
+    """``(code, instruction offset)`` of the first frame of the user's code from ``frame`` outwards, or ``None``.
+
+    Every recorded operation asks this, so it is a plain loop that leaves the line number for
+    :func:`line_at` to work out when it is wanted (rarely: when a warning is shown).
+
+    >>> import sys
+    >>> line_at(*user_position(sys._getframe()))
+    1
+    """
+    while frame is not None:
+        code = frame.f_code
+        if is_user_file(code.co_filename):
+            return code, frame.f_lasti
+        frame = frame.f_back
+    return None
+
+
+def line_at(code: types.CodeType, offset: int) -> int:
+    """The source line of the instruction at ``offset`` in ``code``."""
+    return next((line for start, end, line in code.co_lines() if start <= offset < end and line is not None),
+                code.co_firstlineno)
+
+
 def is_cell_filename(filename: str) -> bool:
     """Cells are ``<ipython-input-…>`` (terminal IPython), ``…/ipykernel_<pid>/<hash>.py`` (Jupyter)
     or ``<%%gradient cell N>`` (a zygote_nb magic, whose line numbers count the magic line)."""

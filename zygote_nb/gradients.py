@@ -15,6 +15,7 @@ from . import validation
 from .errors import explained_errors
 from .params import Params
 from .pullback import pullback
+from .user_warnings import warnings_at_operations
 
 
 class WithGradient(NamedTuple):
@@ -51,7 +52,7 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
 
         return implicit_withgradient(f, args[0])
     validation.require_callable("withgradient", f)
-    with explained_errors():
+    with explained_errors(), warnings_at_operations():
         value, back = pullback(f, *args)
         objective, cotangent = objective_cotangent(value)
         validation.require_real_scalar("withgradient", objective,
@@ -82,7 +83,7 @@ def gradient(f: Callable, *args: Any) -> tuple:
 
         return implicit_gradient(f, args[0])
     validation.require_callable("gradient", f)
-    with explained_errors():
+    with explained_errors(), warnings_at_operations():
         value, back = pullback(f, *args)
         validation.require_real_scalar("gradient", value,
                                    "use jacobian(f, ...) for an array output, or reduce it (np.sum)")

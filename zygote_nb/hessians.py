@@ -34,6 +34,7 @@ from .engine import engine_for, require_engine
 from .errors import explained_errors
 from .progress import Progress
 from .pullback import Recording, pullback, record, unrecorded
+from .user_warnings import warnings_at_operations
 
 SCALAR_HINT = "the Hessian needs a scalar function: use jacobian(f, ...) for an array output"
 
@@ -110,7 +111,7 @@ def _second_derivative(operator_name: str, f: Callable, x: Any, mode: str, progr
     validation.refuse_params(operator_name, (x,))
     require_engine(operator_name, engine)
     (x,) = backend.on_one_library([x])
-    with explained_errors():
+    with explained_errors(), warnings_at_operations():
         recording = _recorded(engine, mode, gradient_function(operator_name, f, (x,), 0), x)
         matrices = engine_for(engine, recording).jacobian_matrices(
             recording, 1, mode=mode, memory_budget=memory_budget, progress=progress, operator_name=operator_name)
@@ -136,7 +137,7 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
     validation.refuse_params("diaghessian", args)
     require_engine("diaghessian", engine)
     args = tuple(backend.on_one_library(list(args)))
-    with explained_errors():
+    with explained_errors(), warnings_at_operations():
         diagonals = []
         for position, x in enumerate(args):
             if not structure.is_differentiable(x):

@@ -25,49 +25,22 @@ import threading
 import types
 from typing import Any
 
-import autograd.tracer
 from autograd.tracer import getval, isbox, trace_stack
 
 from . import structure
+from .autograd_patches import ignore_traces_up_to, ignored_trace_level, install_ignore_blocks
 
 _NOTHING = object()
 
 
 class _OpenBlocks(threading.local):
-    """The ignore blocks this thread is inside, innermost last, and the deepest trace level they cut."""
+    """The ignore blocks this thread is inside, innermost last."""
 
     def __init__(self) -> None:
         self.entries: list = []
-        self.cut_level = -1  # autograd numbers traces from 0: -1 cuts none
 
 
 _open_blocks = _OpenBlocks()
-_installing = threading.Lock()
-_plain_new_box = None
-
-
-def _new_box_unless_ignored(value: Any, trace: int, node: Any) -> Any:
-    if trace <= _open_blocks.cut_level:
-        return value
-    return _plain_new_box(value, trace, node)
-
-
-def install_ignore_blocks() -> None:
-    """Wrap ``autograd.tracer.new_box`` once, so that primitives in an ignore block return plain values.
-
-    autograd boxes every primitive's result through this module global.  The
-    wrapper consults the calling thread's own open blocks, so another thread
-    differentiating meanwhile is untouched, and nesting needs no swapping back.
-
-    >>> install_ignore_blocks(); install_ignore_blocks()
-    >>> autograd.tracer.new_box is _new_box_unless_ignored
-    True
-    """
-    global _plain_new_box
-    with _installing:
-        if _plain_new_box is None:
-            _plain_new_box = autograd.tracer.new_box
-            autograd.tracer.new_box = _new_box_unless_ignored
 
 
 def _without_boxes(value: Any) -> Any:
@@ -96,13 +69,14 @@ class _IgnoredBlock:
     def __enter__(self) -> None:
         install_ignore_blocks()
         frame = sys._getframe(1)
+        level_before = ignored_trace_level()
+        _open_blocks.entries.append((frame, dict(frame.f_locals), level_before))
         # Traces opened inside the block (a nested gradient) differentiate as usual.
-        cut_level = max(trace_stack.top, _open_blocks.cut_level)
-        _open_blocks.entries.append((frame, dict(frame.f_locals), _open_blocks.cut_level))
-        _open_blocks.cut_level = cut_level
+        ignore_traces_up_to(max(trace_stack.top, level_before))
 
     def __exit__(self, *exc_info) -> None:
-        frame, names_before, _open_blocks.cut_level = _open_blocks.entries.pop()
+        frame, names_before, level_before = _open_blocks.entries.pop()
+        ignore_traces_up_to(level_before)
         bound = {name: _without_boxes(value) for name, value in frame.f_locals.items()
                  if names_before.get(name, _NOTHING) is not value and _holds_a_box(value)}
         if bound:

@@ -31,6 +31,7 @@ from .errors import explained_errors
 from .params import Params
 from .progress import Progress
 from .pullback import record
+from .user_warnings import warnings_at_operations
 
 
 class WithJacobian(NamedTuple):
@@ -65,7 +66,7 @@ def withjacobian(f: Callable, *args: Any, progress: Progress = False, engine: st
         return implicit_withjacobian(f, args[0], progress=progress, engine=engine, memory_budget=memory_budget)
     validation.require_callable("withjacobian", f)
     require_engine("withjacobian", engine)
-    with explained_errors():
+    with explained_errors(), warnings_at_operations():
         recording = record(f, *args)
         validation.require_real_array("jacobian", recording.value)
         matrices = engine_for(engine, recording).jacobian_matrices(recording, len(args), memory_budget=memory_budget,

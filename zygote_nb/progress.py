@@ -33,7 +33,11 @@ def wants_progress(progress: Progress, passes: int) -> bool:
 
 
 def progress_bar(items: Iterable, progress: Progress, description: str) -> Iterable:
-    """``items`` (a sized iterable, one pass each), wrapped in a progress bar when wanted."""
+    """``items`` (a sized iterable, one pass each), wrapped in a progress bar when wanted.
+
+    The bar ends with the loop, however it ends: an exception or a ``KeyboardInterrupt`` in the loop's body
+    closes the generator as the loop's frame unwinds.
+    """
     if not wants_progress(progress, len(items)):
         return items
     return _counted(items, new_bar(len(items), description, unit="it"))
@@ -49,7 +53,8 @@ def _counted(items: Iterable, bar) -> Iterator:
 
 
 def progress_counter(progress: Progress, total: int, description: str):
-    """A bar counting ``total`` rows that the caller advances with ``update(n)`` and ends with ``close()``.
+    """A bar counting ``total`` rows that the caller advances with ``update(n)`` and ends with ``close()``
+    (in a ``finally``, so that an interruption ends it too).
 
     ``None`` when not wanted.
     """

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator
@@ -31,6 +32,7 @@ from autograd.tracer import getval, isbox, new_box, trace_stack
 from . import backend, structure
 from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, primitive_vjps, \
     register_node_type
+from .frames import user_position
 
 # Callbacks that see every node as it is recorded (the gradient-flow view uses this).
 node_observers: list[Callable[["RecordedNode"], None]] = []
@@ -41,34 +43,40 @@ _recording_clock = itertools.count()
 
 
 class RecordedNode(VJPNode):
-    """One primitive call in a trace: its VJP, and the call itself kept for replay and display."""
+    """One primitive call in a trace: its VJP, and the call itself kept for replay and display.
 
-    __slots__ = ("fun", "args", "kwargs", "argnums", "value", "order")
+    ``place`` is ``(code, instruction offset)`` in the user's code that made the call, where a warning
+    that its derivative rule raises is shown (see :mod:`zygote_nb.user_warnings`).
+    """
+
+    __slots__ = ("fun", "args", "kwargs", "argnums", "value", "order", "place")
 
     def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
         # VJPNode.__init__, inlined: this runs for every primitive call of every trace.
         try:
             self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs)
         except (NotImplementedError, KeyError):
-            # An integer argument used as an index or axis carries no gradient for that use.
+            # An integer argument used as an index, axis, shape or count carries no gradient for that use;
+            # a call that only such arguments reach (np.zeros(n), np.arange(n)) makes a constant.
             kept = [(argnum, parent) for argnum, parent in zip(parent_argnums, parents)
                     if not _is_integer(args[argnum])]
             if len(kept) == len(parents):
                 raise
             parent_argnums = tuple(argnum for argnum, _ in kept)
             parents = tuple(parent for _, parent in kept)
-            self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs)
+            self.vjp = _make_vjp(fun, parent_argnums, value, args, kwargs) if parents else _no_cotangents
         self.parents = parents
         self.fun, self.args, self.kwargs = fun, args, kwargs
         self.argnums, self.value = parent_argnums, value
         self.order = next(_recording_clock)
+        self.place = user_position(sys._getframe(2))  # past autograd's primitive wrapper, which made this node
         if node_observers:
             for observer in node_observers:
                 observer(self)
 
     def initialize_root(self):
         super().initialize_root()
-        self.fun, self.args, self.kwargs, self.argnums, self.value = None, (), {}, (), None
+        self.fun, self.args, self.kwargs, self.argnums, self.value, self.place = None, (), {}, (), None, None
         self.order = next(_recording_clock)
 
 
@@ -82,6 +90,10 @@ def _make_vjp(fun, parent_argnums, value, args, kwargs) -> Callable:
         name = getattr(fun, "__name__", fun)
         raise NotImplementedError(f"VJP of {name} wrt argnums {parent_argnums} not defined") from None
     return vjp_maker(parent_argnums, value, args, kwargs)
+
+
+def _no_cotangents(cotangent: Any) -> tuple:
+    return ()
 
 
 def _is_integer(value: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .params import IdDict
 
-__all__ = ["substituted"]
+__all__ = ["substituted", "reachable_values"]
 
 
 # --- Substituting implicit parameters -------------------------------------------------------
@@ -325,3 +325,31 @@ def substituted(loss: Callable, params: Iterable, replacements: Iterable) -> Ite
         yield substitution.found
     finally:
         substitution.restore()
+
+
+class _Search(_Substitution):
+    """A walk that collects the values ``wanted`` accepts instead of replacing anything."""
+
+    def __init__(self, wanted: Callable[[Any], bool]) -> None:
+        super().__init__([], [])
+        self.wanted = wanted
+        self.matches: dict = {}
+
+    def parameter_index(self, value: Any) -> None:
+        if self.wanted(value):
+            self.matches.setdefault(id(value), value)
+        return None
+
+
+def reachable_values(root: Any, wanted: Callable[[Any], bool]) -> list:
+    """The distinct values (by identity) that ``wanted`` accepts among those ``root`` can reach.
+
+    The places searched are the ones :func:`substituted` would write to; nothing is changed.
+
+    >>> scale = [3.0, "label"]
+    >>> reachable_values(lambda: scale, lambda value: isinstance(value, float))
+    [3.0]
+    """
+    search = _Search(wanted)
+    search.walk(root)
+    return list(search.matches.values())

@@ -185,16 +185,18 @@ def _in_chunks(rows: int, order: list, result_size: int, room: int, progress: Pr
     if chunk < min(rows, memory_rows) and sweep(0, 1):
         chunk = memory_rows
     bar = progress_counter(progress, rows, description)
-    start = 0
-    while start < rows:
-        stop = min(rows, start + chunk)
-        if sweep(start, stop):
-            chunk = memory_rows
+    try:
+        start = 0
+        while start < rows:
+            stop = min(rows, start + chunk)
+            if sweep(start, stop):
+                chunk = memory_rows
+            if bar is not None:
+                bar.update(stop - start)
+            start = stop
+    finally:  # an error or a KeyboardInterrupt ends the bar too, where it stopped
         if bar is not None:
-            bar.update(stop - start)
-        start = stop
-    if bar is not None:
-        bar.close()
+            bar.close()
 
 
 def hessian_diagonal(recording: Recording, memory_budget: int | None = None,

@@ -3,10 +3,10 @@
 NumPy warns from inside autograd's wrappers, so a plain warning points at
 ``autograd/tracer.py``. In the forward pass the user's line is on the call
 stack when the warning is raised; in the backward pass it is not (derivative
-rules run from the pullback, long after the line returned). So every operation
-recorded while the block runs remembers its user line, and its derivative rule
-runs "at" that line: a warning raised there is shown at the line of the
-operation whose derivative raised it, marked ``(in the backward pass)``.
+rules run from the pullback, long after the line returned), so a warning
+raised there is shown at the line of the operation whose derivative raised
+it (each recorded node keeps it), marked ``(in the backward pass)``: see
+:func:`zygote_nb.user_warnings.place_of_warning`.
 :func:`~zygote_nb.flow.trace_gradient` and the magics' cells run inside such a block.
 
 >>> import numpy
@@ -27,50 +27,10 @@ from __future__ import annotations
 import sys
 import warnings
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Iterator
 
 from ..frames import is_user_file, outward
-from ..pullback import node_observers
-
-
-class OperationPlaces:
-    """A node observer: each recorded operation's derivative rule runs at the operation's user line.
-
-    ``current`` is the place ``(filename, line)`` of the derivative rule
-    running now (``None`` outside the backward pass). Frames in ``outside``
-    (the caller of the block, a test, IPython) are never taken for the place.
-    """
-
-    def __init__(self, outside: set[int]):
-        self.outside = outside
-        self.running: list[tuple[str, int]] = []
-
-    @property
-    def current(self) -> tuple[str, int] | None:
-        return self.running[-1] if self.running else None
-
-    def user_place(self, frame) -> tuple[str, int] | None:
-        """The first user frame from ``frame`` outwards that the block called, as ``(filename, line)``."""
-        while frame is not None:  # a plain loop: this runs for every recorded operation
-            filename = frame.f_code.co_filename
-            if id(frame) not in self.outside and is_user_file(filename):
-                return filename, frame.f_lineno
-            frame = frame.f_back
-        return None
-
-    def __call__(self, recorded) -> None:
-        place = self.user_place(sys._getframe(1))
-        if place is not None:
-            recorded.vjp = self._at_place(place, recorded.vjp)
-
-    def _at_place(self, place: tuple[str, int], vjp: Callable) -> Callable:
-        def vjp_at_place(cotangent):
-            self.running.append(place)
-            try:
-                return vjp(cotangent)
-            finally:
-                self.running.pop()
-        return vjp_at_place
+from ..user_warnings import BACKWARD, place_of_warning
 
 
 @contextmanager
@@ -86,21 +46,22 @@ def warnings_at_user_lines(fallback: tuple[str, int] | None = None) -> Iterator[
     raised. The warning filters apply as usual.
     """
     outside = list(outward(sys._getframe()))  # kept alive, so that no new frame can take one's id
-    places = OperationPlaces({id(frame) for frame in outside})
+    outside_ids = {id(frame) for frame in outside}
     caught: dict = {}
 
     def remember(message, category, filename, lineno, file=None, line=None) -> None:
-        place = (filename, lineno) if is_user_file(filename) else places.user_place(sys._getframe(1))
+        if is_user_file(filename):
+            place, in_backward = (filename, lineno), False
+        else:
+            place, in_backward = place_of_warning(sys._getframe(1), outside_ids)
         if place is None:
-            place, message = places.current or fallback or (filename, lineno), f"{message} (in the backward pass)"
-        caught.setdefault((str(message), category, place), None)
+            place, in_backward = fallback or (filename, lineno), True
+        caught.setdefault((f"{message}{BACKWARD}" if in_backward else str(message), category, place), None)
 
-    node_observers.append(places)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = remember
             yield
     finally:
-        node_observers.remove(places)
         for message, category, (filename, line) in caught:
             warnings.warn_explicit(message, category, filename, line)

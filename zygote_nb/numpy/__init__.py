@@ -142,58 +142,8 @@ for _conversion in (asarray, asanyarray, ascontiguousarray, asfortranarray, copy
 
 # ----- Joins with linear-time derivatives -----
 
-
-def _define_join_rules(join, blocks_along_axis):
-    """Reverse and forward rules for ``join(axis, *arrays)``.
-
-    ``blocks_along_axis(axis, arrays)`` gives, for each input, the index of its
-    block along ``axis`` of the result. The reverse rule cuts every requested
-    block out of one cotangent (O(k) for k inputs); the forward rule joins the
-    tangents, with zeros for inputs that carry none.
-    """
-
-    def vjp_maker(argnums, joined, args, kwargs):
-        axis, arrays = args[0] % _numpy.ndim(joined), args[1:]
-        blocks = blocks_along_axis(axis, arrays)
-        leading = (slice(None),) * axis
-
-        def vjp(cotangent):
-            return [
-                _match_complex(arrays[argnum - 1], cotangent[leading + (blocks[argnum - 1],)])
-                for argnum in argnums
-            ]
-
-        return vjp
-
-    def jvp_maker(argnums, tangents, joined, args, kwargs):
-        tangent_of = dict(zip(argnums, tangents))
-        parts = [
-            tangent_of[argnum] if argnum in tangent_of else _numpy.zeros_like(joined, shape=_numpy.shape(array))
-            for argnum, array in enumerate(args[1:], start=1)
-        ]
-        return join(args[0], *parts, dtype=kwargs.get("dtype"))
-
-    _defvjp_argnums(join, vjp_maker)
-    _defjvp_argnums(join, jvp_maker)
-
-
-@_primitive
-def _concatenate(axis, *arrays, **options):
-    return _numpy.concatenate(arrays, axis=axis, **options)
-
-
-@_primitive
-def _stack(axis, *arrays, **options):
-    return _numpy.stack(arrays, axis=axis, **options)
-
-
-def _concatenated_blocks(axis, arrays):
-    ends = _numpy.cumsum([_numpy.shape(array)[axis] for array in arrays])
-    return [slice(end - _numpy.shape(array)[axis], end) for end, array in zip(ends, arrays)]
-
-
-_define_join_rules(_concatenate, _concatenated_blocks)
-_define_join_rules(_stack, lambda axis, arrays: range(len(arrays)))
+from .joins import concatenate_along as _concatenate  # noqa: E402
+from .joins import stack_along as _stack  # noqa: E402
 
 
 def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):

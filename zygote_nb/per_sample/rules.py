@@ -43,8 +43,8 @@ from autograd.extend import defjvp, defvjp, primitive, vspace
 from autograd.numpy.numpy_boxes import ArrayBox
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from .. import numpy as traced_numpy
 from ..autograd_patches import _original_where, numpy_wrapper, primitive_vjps, untake
+from ..numpy.joins import concatenate_along, stack_along
 
 RULES: dict[Any, Callable] = {}
 
@@ -160,7 +160,7 @@ def _join(node, args):
     return rewritten(node, args, node.kwargs)
 
 
-RULES[anp.concatenate_args] = RULES[traced_numpy._concatenate] = RULES[traced_numpy._stack] = _join
+RULES[anp.concatenate_args] = RULES[concatenate_along] = RULES[stack_along] = _join
 
 
 # ----- moving elements around -----

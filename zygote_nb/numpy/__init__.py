@@ -301,6 +301,9 @@ def unstack(x, /, *, axis=0):
     return tuple(moved[index] for index in range(shape(moved)[0]))
 
 
+# Functions whose autograd rule is wrong or missing, rebuilt as compositions of sound ones.
+from .repaired import broadcast_to, diagonal, einsum, flip, outer, repeat, tile, where  # noqa: E402,F811
+
 # ``import *`` bound these names to autograd's submodules; ``from . import`` would keep them.
 del fft, linalg, random  # noqa: F821
 from . import fft, linalg, random  # noqa: E402 (they import names defined above)

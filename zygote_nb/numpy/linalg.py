@@ -15,6 +15,7 @@ array([0.6, 0.8])
 import functools as _functools
 
 import numpy as _numpy
+from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
 
 import zygote_nb.numpy as _traced
 from autograd.numpy.linalg import *  # noqa: F403 (re-exported on purpose)
@@ -93,6 +94,35 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
         raise ValueError(f"Invalid norm order {ord!r} for matrices.")
     if keepdims:
         norms = norms[..., None, None]
+    return norms
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """``numpy.linalg.norm``: every ``ord`` NumPy accepts, for vectors and for matrices, with ``keepdims``.
+
+    A composition of :func:`vector_norm` and :func:`matrix_norm` (autograd's
+    ``norm`` has no rule for ``ord`` 1, ``inf``, ``'nuc'`` or 2 of a matrix, and a
+    wrong one with ``keepdims``).
+
+    >>> norm([[3.0, 0.0], [0.0, -4.0]], ord=1, axis=1, keepdims=True).tolist()
+    [[3.0], [4.0]]
+    """
+    x = _traced.asarray(x)
+    ndim = _traced.ndim(x)
+    if axis is None and ord is None:
+        return vector_norm(x, keepdims=keepdims)
+    if axis is None and ndim > 2:
+        raise ValueError("Improper number of dimensions to norm.")
+    axes = _normalize_axis_tuple(tuple(range(ndim)) if axis is None else axis, ndim)
+    if len(axes) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        return vector_norm(x, axis=axes, keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axes) != 2:
+        raise ValueError("Improper number of dimensions to norm.")
+    norms = matrix_norm(_traced.moveaxis(x, axes, (-2, -1)), ord="fro" if ord is None else ord)
+    if keepdims:
+        norms = _traced.reshape(norms, tuple(1 if a in axes else size for a, size in enumerate(_traced.shape(x))))
     return norms
 
 

@@ -1,0 +1,152 @@
+"""NumPy functions whose autograd derivative is wrong or missing, rebuilt from sound parts.
+
+Differential testing (random programs checked against finite differences, see
+``tests/fuzz``) found these autograd rules wrong or missing:
+
+* ``tile`` with ``reps`` shorter than ``x.ndim`` (NumPy prepends ones; the rule
+  aligned them with the leading axes);
+* ``repeat`` with a negative ``axis`` or an array of repeats;
+* ``where`` with a branch that broadcasts (the cotangent was not summed back to
+  the branch's shape);
+* ``outer`` of arrays that are not vectors (NumPy flattens them);
+* ``flip`` (no rule), ``diagonal`` other than of the last two axes,
+  ``einsum`` with a repeated subscript (``'ii->i'``), ``broadcast_to`` that adds
+  leading axes.
+
+Each function here is a composition of primitives whose rules are right in
+every mode: reshapes, ``broadcast_to`` without new leading axes, sums, basic and
+integer indexing, products. So reverse mode, forward mode, both engines and the
+flow view all differentiate them, with no new rule to keep in step, and plain
+autograd (``autograd.numpy``) is left as it is. NumPy computes the same values.
+
+>>> import zygote_nb.numpy as np
+>>> from autograd import grad
+>>> grad(lambda x: np.sum(np.tile(x, 2) * np.arange(12.0).reshape(2, 6)))(np.ones((2, 3)))
+array([[ 3.,  5.,  7.],
+       [15., 17., 19.]])
+"""
+
+import numpy as _numpy
+from autograd import numpy as _autograd_numpy
+from autograd.numpy.numpy_wrapper import parse_einsum_input as _parse_einsum_input
+from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
+from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
+
+
+def broadcast_to(array, shape, subok=False):
+    """``numpy.broadcast_to``, differentiable also when it adds leading axes.
+
+    >>> broadcast_to([1.0, 2.0], (2, 2)).tolist()
+    [[1.0, 2.0], [1.0, 2.0]]
+    """
+    shape = (shape,) if isinstance(shape, (int, _numpy.integer)) else tuple(shape)
+    array_shape = _numpy.shape(array)
+    if len(shape) < len(array_shape):
+        raise ValueError(f"cannot broadcast an array of shape {array_shape} to the shape {shape}")
+    if array_shape == shape:
+        return _autograd_numpy.asarray(array) if _numpy.ndim(array) == 0 else array
+    # autograd's rule sums the broadcast axes back but cannot remove leading ones: add them first.
+    padded = _autograd_numpy.reshape(array, (1,) * (len(shape) - len(array_shape)) + array_shape)
+    return _autograd_numpy.broadcast_to(padded, shape)
+
+
+def tile(A, reps):
+    """``numpy.tile`` as a broadcast and a reshape (``reps`` shorter than ``A.ndim`` gets ones in front).
+
+    >>> tile([[1.0, 2.0]], 2).tolist()
+    [[1.0, 2.0, 1.0, 2.0]]
+    """
+    reps = (reps,) if _numpy.ndim(reps) == 0 else tuple(int(rep) for rep in reps)
+    ndim = max(_numpy.ndim(A), len(reps))
+    shape = (1,) * (ndim - _numpy.ndim(A)) + _numpy.shape(A)
+    reps = (1,) * (ndim - len(reps)) + reps
+    interleaved = _autograd_numpy.reshape(A, tuple(size for axis in shape for size in (1, axis)))
+    copies = broadcast_to(interleaved, tuple(size for pair in zip(reps, shape) for size in pair))
+    return _autograd_numpy.reshape(copies, tuple(rep * size for rep, size in zip(reps, shape)))
+
+
+def repeat(a, repeats, axis=None):
+    """``numpy.repeat``, with any ``axis`` and with an array of repeats, as integer indexing.
+
+    >>> repeat([[1.0, 2.0]], [1, 2], axis=-1).tolist()
+    [[1.0, 2.0, 2.0]]
+    """
+    if axis is None:
+        a, axis = _autograd_numpy.ravel(a), 0
+    axis = _normalize_axis_index(axis, _numpy.ndim(a))
+    sources = _numpy.repeat(_numpy.arange(_numpy.shape(a)[axis]), repeats)
+    return a[(slice(None),) * axis + (sources,)]
+
+
+def where(condition, x=None, y=None):
+    """``numpy.where``; each branch is broadcast to the result's shape first, so its gradient is summed back.
+
+    With only ``condition``, the indices where it holds (no derivative).
+
+    >>> where([True, False], [1.0, 2.0], 0.5).tolist()
+    [1.0, 0.5]
+    """
+    if x is None and y is None:
+        return _numpy.nonzero(condition)
+    shape = _numpy.broadcast_shapes(_numpy.shape(condition), _numpy.shape(x), _numpy.shape(y))
+    return _autograd_numpy.where(condition, broadcast_to(x, shape), broadcast_to(y, shape))
+
+
+def outer(a, b, out=None):
+    """``numpy.outer``: the product of every entry of flattened ``a`` with every entry of flattened ``b``.
+
+    >>> outer([[1.0], [2.0]], [3.0, 4.0]).tolist()
+    [[3.0, 4.0], [6.0, 8.0]]
+    """
+    if out is not None:
+        raise TypeError("outer(..., out=) cannot be differentiated: assign the result instead")
+    return _autograd_numpy.reshape(a, (-1, 1)) * _autograd_numpy.reshape(b, (1, -1))
+
+
+def flip(m, axis=None):
+    """``numpy.flip``: reverse the order of the entries along ``axis`` (all axes for ``None``).
+
+    >>> flip([[1.0, 2.0], [3.0, 4.0]], axis=-1).tolist()
+    [[2.0, 1.0], [4.0, 3.0]]
+    """
+    ndim = _numpy.ndim(m)
+    axes = range(ndim) if axis is None else _normalize_axis_tuple(axis, ndim)
+    return _autograd_numpy.asarray(m)[tuple(slice(None, None, -1) if a in axes else slice(None)
+                                            for a in range(ndim))]
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """``numpy.diagonal`` for any pair of axes, as integer indexing; the diagonal is the last axis.
+
+    >>> diagonal([[1.0, 2.0], [3.0, 4.0]]).tolist()
+    [1.0, 4.0]
+    """
+    ndim = _numpy.ndim(a)
+    axis1, axis2 = _normalize_axis_index(axis1, ndim), _normalize_axis_index(axis2, ndim)
+    if axis1 == axis2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    matrices = _autograd_numpy.moveaxis(a, (axis1, axis2), (-2, -1))
+    rows, columns = _numpy.nonzero(_numpy.eye(*_numpy.shape(matrices)[-2:], k=offset, dtype=bool))
+    return matrices[..., rows, columns]
+
+
+def einsum(*operands, **options):
+    """``numpy.einsum``; a subscript repeated within one operand (``'ii->i'``) takes its diagonal first.
+
+    >>> einsum('ii->i', [[1.0, 2.0], [3.0, 4.0]]).tolist()
+    [1.0, 4.0]
+    """
+    if not isinstance(operands[0], str):
+        return _autograd_numpy.einsum(*operands, **options)
+    stand_ins = [_numpy.broadcast_to(_numpy.empty(()), _numpy.shape(operand)) for operand in operands[1:]]
+    inputs, output, _ = _parse_einsum_input(operands[0], *stand_ins)
+    subscripts, arrays = inputs.split(","), list(operands[1:])
+    for position, letters in enumerate(subscripts):
+        while len(set(letters)) < len(letters):
+            letter = next(letter for letter in letters if letters.count(letter) > 1)
+            first = letters.index(letter)
+            second = letters.index(letter, first + 1)
+            arrays[position] = diagonal(arrays[position], 0, first, second)
+            letters = "".join(other for axis, other in enumerate(letters) if axis not in (first, second)) + letter
+        subscripts[position] = letters
+    return _autograd_numpy.einsum(",".join(subscripts) + "->" + output, *arrays, **options)

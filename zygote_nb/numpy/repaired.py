@@ -9,7 +9,7 @@ Differential testing (random programs checked against finite differences, see
 * ``where`` with a branch that broadcasts (the cotangent was not summed back to
   the branch's shape);
 * ``outer`` of arrays that are not vectors (NumPy flattens them);
-* ``flip`` (no rule), ``diagonal`` other than of the last two axes,
+* ``flip`` and ``take`` (no rule), ``diagonal`` other than of the last two axes,
   ``einsum`` with a repeated subscript (``'ii->i'``), ``broadcast_to`` that adds
   leading axes.
 
@@ -76,6 +76,20 @@ def repeat(a, repeats, axis=None):
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
     sources = _numpy.repeat(_numpy.arange(_numpy.shape(a)[axis]), repeats)
     return a[(slice(None),) * axis + (sources,)]
+
+
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """``numpy.take`` as integer indexing (autograd's ``take`` has no derivative).
+
+    >>> take([[1.0, 2.0], [3.0, 4.0]], [1, 1], axis=-1).tolist()
+    [[2.0, 2.0], [4.0, 4.0]]
+    """
+    if out is not None or mode != "raise":
+        raise TypeError("take(..., out=, mode=) cannot be differentiated: index with a[...] instead")
+    if axis is None:
+        a, axis = _autograd_numpy.ravel(a), 0
+    axis = _normalize_axis_index(axis, _numpy.ndim(a))
+    return _autograd_numpy.asarray(a)[(slice(None),) * axis + (_numpy.asarray(indices),)]
 
 
 def where(condition, x=None, y=None):

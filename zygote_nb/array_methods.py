@@ -93,7 +93,7 @@ def install_array_methods() -> None:
     """
     for name, method in _MISSING_METHODS.items():
         setattr(ArrayBox, name, method)
-    for name in ("repeat", "diagonal", "take"):
+    for name in ("repeat", "diagonal", "take", "sum", "mean", "prod", "max", "min", "std", "var"):
         current = vars(ArrayBox)[name]
         original = current.original if isinstance(current, _RepairedMethod) else current
         setattr(ArrayBox, name, _RepairedMethod(getattr(traced_numpy, name), original))

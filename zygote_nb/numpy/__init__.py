@@ -302,7 +302,10 @@ def unstack(x, /, *, axis=0):
 
 
 # Functions whose autograd rule is wrong or missing, rebuilt as compositions of sound ones.
-from .repaired import broadcast_to, diagonal, einsum, flip, outer, repeat, take, tile, where  # noqa: E402,F811
+from .repaired import REDUCTIONS as _REDUCTIONS  # noqa: E402
+from .repaired import broadcast_to, diagonal, einsum, flip, outer, repeat, sort, take, tile, where  # noqa: E402,F811
+
+globals().update(_REDUCTIONS)
 
 # ``import *`` bound these names to autograd's submodules; ``from . import`` would keep them.
 del fft, linalg, random  # noqa: F821

@@ -9,6 +9,9 @@ Differential testing (random programs checked against finite differences, see
 * ``where`` with a branch that broadcasts (the cotangent was not summed back to
   the branch's shape);
 * ``outer`` of arrays that are not vectors (NumPy flattens them);
+* ``max`` and ``min`` in forward mode with a negative axis in a tuple, and the
+  other reductions given such axes for safety;
+* ``sort`` of arrays of more than one axis (no reverse rule, a wrong forward one);
 * ``flip`` and ``take`` (no rule), ``diagonal`` other than of the last two axes,
   ``einsum`` with a repeated subscript (``'ii->i'``), ``broadcast_to`` that adds
   leading axes.
@@ -29,8 +32,30 @@ array([[ 3.,  5.,  7.],
 import numpy as _numpy
 from autograd import numpy as _autograd_numpy
 from autograd.numpy.numpy_wrapper import parse_einsum_input as _parse_einsum_input
+from autograd.tracer import getval as _getval
 from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
+
+
+def _with_axes_in_order(reduction):
+    """``reduction`` given its ``axis`` as non-negative, sorted axes (autograd's forward rules misplace negative ones)."""
+
+    def reduce(a, axis=None, *args, **kwargs):
+        if axis is not None:
+            axis = _normalize_axis_tuple(axis, _numpy.ndim(a))
+            axis = axis[0] if len(axis) == 1 else tuple(sorted(axis))
+        return reduction(a, axis, *args, **kwargs)
+
+    reduce.__name__ = reduce.__qualname__ = reduction.__name__
+    reduce.__doc__ = (f"``numpy.{reduction.__name__}``, differentiable for every form of ``axis``.\n\n"
+                      f"    >>> {reduction.__name__}([[1.0, 2.0], [3.0, 4.0]], axis=(-1, 0)).tolist()\n"
+                      f"    {float(getattr(_numpy, reduction.__name__)([[1.0, 2.0], [3.0, 4.0]]))!r}\n")
+    return reduce
+
+
+# Keyed by NumPy's names, which would hide Python's ``sum``, ``max`` and ``min`` in this module.
+REDUCTIONS = {name: _with_axes_in_order(getattr(_autograd_numpy, name))
+              for name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var")}
 
 
 def broadcast_to(array, shape, subok=False):
@@ -71,11 +96,27 @@ def repeat(a, repeats, axis=None):
     >>> repeat([[1.0, 2.0]], [1, 2], axis=-1).tolist()
     [[1.0, 2.0, 2.0]]
     """
-    if axis is None:
-        a, axis = _autograd_numpy.ravel(a), 0
-    axis = _normalize_axis_index(axis, _numpy.ndim(a))
+    a = _autograd_numpy.ravel(a) if axis is None else _autograd_numpy.asarray(a)
+    axis = _normalize_axis_index(0 if axis is None else axis, _numpy.ndim(a))
     sources = _numpy.repeat(_numpy.arange(_numpy.shape(a)[axis]), repeats)
     return a[(slice(None),) * axis + (sources,)]
+
+
+def sort(a, axis=-1, kind=None, order=None, stable=None):
+    """``numpy.sort`` as integer indexing with NumPy's ``argsort`` (autograd's rule is for 1-d arrays only).
+
+    >>> sort([[2.0, 1.0], [0.0, 3.0]], axis=0).tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
+    if order is not None:
+        raise TypeError("sort(..., order=) sorts structured arrays, which cannot be differentiated")
+    if axis is None:
+        a, axis = _autograd_numpy.ravel(a), 0
+    a = _autograd_numpy.asarray(a)
+    axis = _normalize_axis_index(axis, _numpy.ndim(a))
+    index = list(_numpy.indices(_numpy.shape(a), sparse=True))
+    index[axis] = _numpy.argsort(_getval(a), axis=axis, kind=kind, stable=stable)
+    return a[tuple(index)]
 
 
 def take(a, indices, axis=None, out=None, mode="raise"):

@@ -1,0 +1,272 @@
+"""A seeded generator of random NumPy programs, written out as Python source.
+
+A program is a straight-line function ``f(x)``: each line applies one NumPy
+operation (with keyword forms such as a negative or tuple ``axis``,
+``keepdims``, Python-float and integer arguments, broadcasting constants,
+fancy and boolean indices, joins, linear algebra) to earlier lines' values.
+Every candidate line is run on plain NumPy while the program is generated and
+kept only if NumPy accepts it and its values stay finite and moderate, so a
+program always runs; whether zygote_nb differentiates it right is what
+:mod:`fuzz.checks` finds out.
+
+The source names the namespace ``np``: the checks run each program with
+``np = zygote_nb.numpy`` and with ``np = numpy`` (NumPy calls dispatched on
+traced values), and some lines call array methods (``v.sum(axis=0)``).
+Constants are written as literals, so a printed program reproduces by itself.
+
+>>> program = generate(3)
+>>> program.source.splitlines()[0]
+'def f(x):'
+>>> numpy.shape(program.function(numpy)(program.x)) == numpy.shape(program.output)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy
+
+# ----- operation templates: (rng, name, value) -> expression text, or None where it does not apply -----
+
+
+def _constant(rng, shape) -> str:
+    values = numpy.round(rng.uniform(-1.0, 1.0, size=shape), 2)
+    return f"numpy.array({values.tolist()!r})" if shape else repr(float(values))
+
+
+def _broadcastable_shape(rng, shape) -> tuple:
+    """A shape that broadcasts against ``shape``: some trailing axes, some of them of length one."""
+    kept = shape[len(shape) - int(rng.integers(0, len(shape) + 1)):]
+    return tuple(1 if rng.random() < 0.3 else size for size in kept)
+
+
+def _axis(rng, ndim, allow_tuple=True) -> str | None:
+    if ndim == 0:
+        return None
+    choice = rng.random()
+    if choice < 0.25:
+        return "None"
+    if allow_tuple and ndim >= 2 and choice < 0.45:
+        axes = sorted(rng.choice(ndim, size=2, replace=False).tolist())
+        return repr(tuple(axis - ndim if rng.random() < 0.5 else axis for axis in axes))
+    axis = int(rng.integers(0, ndim))
+    return str(axis - ndim if rng.random() < 0.5 else axis)
+
+
+_SMOOTH_UNARY = [
+    "np.sin({v})", "np.cos({v})", "np.tanh({v})", "np.exp(0.3 * {v})", "np.arctan({v})",
+    "np.sinh(0.5 * {v})", "np.log1p({v} ** 2)", "np.sqrt(1.0 + {v} ** 2)", "np.square({v})",
+    "{v} ** 3", "-{v}", "np.expm1(0.3 * {v})", "np.log(1.5 + {v} ** 2)", "1.0 / (2.0 + np.sin({v}))",
+    "np.abs({v})", "np.cosh(0.5 * {v})", "np.arcsinh({v})", "np.power({v}, 2)", "{v} ** 2.0",
+    "np.clip({v}, -0.5, 0.5)", "np.maximum({v}, 0.1)", "np.fmin({v}, -0.2)", "np.hypot({v}, 0.7)",
+    "np.logaddexp({v}, 0.3)", "np.arctan2({v}, 1.3)", "np.sign({v}) * {v}", "2 * {v} + 1",
+    "np.real({v})", "np.conj({v})", "{v}.copy()", "np.positive({v})",
+]
+
+
+def _unary(rng, name, value):
+    return rng.choice(_SMOOTH_UNARY).format(v=name)
+
+
+def _binary_constant(rng, name, value):
+    constant = _constant(rng, _broadcastable_shape(rng, numpy.shape(value)))
+    form = rng.choice(["{v} + {c}", "{c} - {v}", "{v} * {c}", "{v} / (1.5 + {c} ** 2)", "np.multiply({c}, {v})",
+                       "np.subtract({v}, {c})", "np.where({c} > 0, {v}, {v} ** 2)", "np.where({v} > {c}, {v}, 0.25)",
+                       "np.where({c} > 0, 0.5, {v})", "np.maximum({v}, {c})", "{v} // 2 + {v}",
+                       "np.divide({c}, 2.0 + np.cos({v}))", "np.arctan2({c}, 1.5 + {v} ** 2)"])
+    return form.format(v=name, c=constant)
+
+
+def _reduction(rng, name, value):
+    ndim = numpy.ndim(value)
+    if ndim == 0:
+        return None
+    function = rng.choice(["sum", "mean", "max", "min", "prod", "std", "var"])
+    axis = _axis(rng, ndim)
+    keepdims = ", keepdims=True" if rng.random() < 0.4 else ""
+    argument = f"(0.5 + 0.3 * {name})" if function == "prod" else name
+    if function in ("std", "var"):
+        argument = f"({name} + {_constant(rng, numpy.shape(value))})"
+    if rng.random() < 0.3:
+        return f"{argument}.{function}(axis={axis}{keepdims})"
+    return f"np.{function}({argument}, axis={axis}{keepdims})"
+
+
+def _scan(rng, name, value):
+    ndim = numpy.ndim(value)
+    if ndim == 0:
+        return None
+    axis = int(rng.integers(-ndim, ndim))
+    return rng.choice([f"np.cumsum({name}, axis={axis})", f"np.cumprod(0.5 + 0.3 * {name}, axis={axis})",
+                       f"np.roll({name}, 1, axis={axis})", f"np.flip({name}, axis={axis})",
+                       f"np.sort({name}, axis={axis})", f"np.diff({name}, axis={axis})"])
+
+
+def _reshape(rng, name, value):
+    shape, ndim = numpy.shape(value), numpy.ndim(value)
+    forms = [f"np.reshape({name}, (-1,))", f"{name}[None]", f"np.expand_dims({name}, -1)",
+             f"np.broadcast_to({name}, (2,) + {shape!r})", f"np.tile({name}, 2)", f"np.atleast_2d({name})",
+             f"np.repeat({name}, 2)", f"np.tile({name}, (2, 1))", f"{name}.ravel()"]
+    if ndim >= 1:
+        axis = int(rng.integers(-ndim, ndim))
+        forms += [f"np.repeat({name}, 2, axis={axis})", f"np.repeat({name}, {[1, 2] * 3}[:{shape[axis]}], axis={axis})",
+                  f"np.flip({name})", f"np.tile({name}, (1,) * {ndim} + (2,))"]
+    if ndim >= 2:
+        forms += [f"np.transpose({name})", f"np.swapaxes({name}, 0, -1)", f"np.moveaxis({name}, 0, -1)",
+                  f"{name}.T", f"np.reshape({name}, ({shape[-1]}, -1))", f"np.squeeze({name}[:1], axis=0)",
+                  f"np.diagonal({name})", f"np.diagonal({name}, 0, -1, 0)", f"np.triu({name})",
+                  f"np.tril({name}, -1)", f"np.diagonal({name}, offset=1)", f"{name}.diagonal(axis1=-1, axis2=-2)"]
+    return rng.choice(forms)
+
+
+def _index(rng, name, value):
+    shape, ndim = numpy.shape(value), numpy.ndim(value)
+    if ndim == 0:
+        return None
+    first = shape[0]
+    indices = rng.integers(0, first, size=int(rng.integers(1, 4))).tolist()
+    mask = (rng.random(first) < 0.6).tolist()
+    forms = [f"{name}[1:]", f"{name}[::-1]", f"{name}[{indices!r}]", f"{name}[numpy.array({mask!r})]",
+             f"{name}[..., -1]", f"{name}[{int(rng.integers(-first, first))}]",
+             f"np.take({name}, {indices!r}, axis=0)", f"{name}[{name} > 0.1]"]
+    if ndim >= 2:
+        second = shape[1]
+        forms += [f"{name}[:, {rng.integers(0, second, size=2).tolist()!r}]",
+                  f"{name}[{indices!r}, {rng.integers(0, second, size=len(indices)).tolist()!r}]",
+                  f"{name}[:, None, 1:]"]
+    return rng.choice(forms)
+
+
+def _join(rng, name, value):
+    shape, ndim = numpy.shape(value), numpy.ndim(value)
+    other = f"np.sin({name})"
+    forms = [f"np.stack([{name}, {other}], axis={int(rng.integers(-ndim - 1, ndim + 1))})",
+             f"np.hstack([{name}, {other}])", f"np.vstack([{name}, {_constant(rng, shape)}])",
+             f"np.array([{name}, 2.0 * {name}])"]
+    if ndim >= 1:
+        forms += [f"np.concatenate([{name}, {other}, {name} ** 2], axis={int(rng.integers(-ndim, ndim))})",
+                  f"np.concatenate([{name}, {name}], axis=None)"]
+    return rng.choice(forms)
+
+
+def _product(rng, name, value):
+    shape, ndim = numpy.shape(value), numpy.ndim(value)
+    forms = [f"np.outer({name}, {name} * 2.0)", f"np.outer({_constant(rng, (2,))}, {name})", f"np.kron({name}, {name})"]
+    if ndim >= 1:
+        last = shape[-1]
+        forms += [f"np.dot({name}, {_constant(rng, (last, 2))})", f"{name} @ {_constant(rng, (last,))}",
+                  f"np.matmul({_constant(rng, (2, last))}, np.swapaxes(np.atleast_2d({name}), -1, -2))",
+                  f"np.tensordot({name}, {_constant(rng, (last,))}, axes=1)", f"{name}.dot({name})"
+                  if ndim == 1 else f"np.einsum('...i,...i->...', {name}, {name})",
+                  f"np.einsum('...i->...', {name})"]
+    if ndim == 2:
+        forms += [f"np.einsum('ij,kj->ik', {name}, {name})", f"np.einsum('ij->', {name})",
+                  f"np.tensordot({name}, {name}, axes=([0], [0]))", f"np.trace({name} @ {name}.T)"]
+        if shape[0] == shape[1]:
+            forms += [f"np.einsum('ii->i', {name})", f"np.einsum('ii', {name})", f"np.trace({name}, offset=1)"]
+    return rng.choice(forms)
+
+
+def _linalg(rng, name, value):
+    shape, ndim = numpy.shape(value), numpy.ndim(value)
+    if ndim == 0:
+        return None
+    forms = [f"np.linalg.norm({name})", f"np.linalg.norm({name}, axis=-1, keepdims=True)",
+             f"np.linalg.norm(2.0 * {name}, axis={int(rng.integers(-ndim, ndim))})",
+             f"np.linalg.norm({name}, {rng.choice(['1', 'numpy.inf', '-numpy.inf', '3', '0.5'])}, axis=-1)"]
+    if ndim == 2:
+        summing_order = rng.choice(["1", "numpy.inf", "None", "'fro'"])
+        spectral_order = rng.choice(["2", "-2", "'nuc'"])
+        forms += [f"np.linalg.norm({name}, {summing_order})",
+                  f"np.linalg.norm({name}, axis=(0, 1), keepdims=True)",
+                  f"np.linalg.norm({name}, {spectral_order})"]
+        if shape[0] == shape[1]:
+            square = f"({name} @ {name}.T + 3.0 * numpy.eye({shape[0]}))"
+            forms += [f"np.linalg.det({square})", f"np.linalg.inv({square})",
+                      f"np.linalg.solve({square}, {_constant(rng, shape[:1])})",
+                      f"np.linalg.slogdet({square})[1]", f"np.linalg.eigh({square})[0]",
+                      f"np.linalg.cholesky({square})"]
+    return rng.choice(forms)
+
+
+def _two_values(rng, name, value, other_name, other_value):
+    try:
+        numpy.broadcast_shapes(numpy.shape(value), numpy.shape(other_value))
+    except ValueError:
+        return None
+    return rng.choice(["{a} * {b}", "{a} + {b}", "{a} - np.sin({b})", "np.where({b} > 0, {a}, {b})",
+                       "np.hypot({a}, 1.0 + {b} ** 2)", "np.maximum({a}, {b})"]).format(a=name, b=other_name)
+
+
+TEMPLATES: list[tuple[float, Callable]] = [
+    (3.0, _unary), (2.0, _binary_constant), (1.5, _reduction), (1.0, _scan), (1.5, _reshape),
+    (1.5, _index), (1.0, _join), (1.0, _product), (1.0, _linalg),
+]
+
+# ----- programs -----
+
+
+@dataclass
+class Program:
+    """A generated program: its ``source``, an input ``x`` and NumPy's ``output`` at ``x``."""
+
+    seed: int
+    source: str
+    x: object
+    output: numpy.ndarray
+
+    def function(self, namespace) -> Callable:
+        """The program as a function, with ``np`` bound to ``namespace``."""
+        scope = {"np": namespace, "numpy": numpy}
+        exec(self.source, scope)  # the source was generated above, from literals only
+        return scope["f"]
+
+    def __str__(self) -> str:
+        x = self.x if isinstance(self.x, float) else f"numpy.array({self.x.tolist()!r})"
+        return f"# program of seed {self.seed}\n{self.source}\nx = {x}"
+
+
+_INPUT_SHAPES = [(), (3,), (4,), (2, 3), (3, 3), (2, 2, 3)]
+
+
+def _acceptable(value) -> bool:
+    value = numpy.asarray(value)
+    return (value.dtype.kind in "fc" and 0 < value.size <= 40 and bool(numpy.all(numpy.isfinite(value)))
+            and float(numpy.max(numpy.abs(value))) < 1e3)
+
+
+def generate(seed: int, length: int | None = None) -> Program:
+    """The program of ``seed``: ``length`` lines (3 to 7 when ``None``) on an input of a random shape."""
+    rng = numpy.random.default_rng(seed)
+    shape = _INPUT_SHAPES[int(rng.integers(len(_INPUT_SHAPES)))]
+    x = round(float(rng.uniform(-1.0, 1.0)), 3) if shape == () and rng.random() < 0.5 else \
+        numpy.asarray(numpy.round(rng.uniform(-1.0, 1.0, size=shape), 3))
+    length = int(rng.integers(3, 8)) if length is None else length
+    values = {"x": x}
+    lines = []
+    weights = numpy.array([weight for weight, _ in TEMPLATES])
+    while len(lines) < length:
+        names = list(values)
+        name = names[-1] if rng.random() < 0.7 else names[int(rng.integers(len(names)))]
+        if rng.random() < 0.15 and len(names) > 1:
+            other = names[int(rng.integers(len(names)))]
+            expression = _two_values(rng, name, values[name], other, values[other])
+        else:
+            template = TEMPLATES[int(rng.choice(len(TEMPLATES), p=weights / weights.sum()))][1]
+            expression = template(rng, name, numpy.asarray(values[name]) if name != "x" else values[name])
+        if expression is None:
+            continue
+        try:
+            with numpy.errstate(all="ignore"):
+                value = eval(expression, {"np": numpy, "numpy": numpy}, dict(values))  # generated text
+        except Exception:  # NumPy refused this line for these shapes: draw another
+            continue
+        if not _acceptable(value):
+            continue
+        new_name = f"v{len(lines)}"
+        lines.append(f"    {new_name} = {expression}")
+        values[new_name] = value
+    source = "def f(x):\n" + "\n".join(lines) + f"\n    return v{length - 1}\n"
+    return Program(seed, source, x, numpy.asarray(values[f"v{length - 1}"]))

@@ -38,8 +38,9 @@ from .pullback import RecordedNode
 def _leaves_the_trace(call: str) -> Callable:
     def refuse(self, *args, **kwargs):
         raise DifferentiationError(
-            f"{call} takes a traced value out of the trace, so its gradient would be lost: keep it an array "
-            f"(index with x[i], or x[()] for a 0-d array), or wrap that part in ignore_derivatives")
+            f"{call} takes a traced value out of the trace, so its gradient would be lost: keep it an array and "
+            f"compute with zygote_nb.numpy (x[i] rather than x.item(), np.sin(x) rather than math.sin(x)), "
+            f"or wrap that part in ignore_derivatives")
 
     return refuse
 

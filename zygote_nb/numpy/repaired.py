@@ -34,7 +34,13 @@ from autograd import numpy as _autograd_numpy
 from autograd.numpy.numpy_wrapper import parse_einsum_input as _parse_einsum_input
 from autograd.tracer import getval as _getval
 from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
+from .. import backend as _backend
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
+
+
+def _as_array(value):
+    """``value`` as an array; a traced or device array stays as it is (``asarray`` would copy it to NumPy)."""
+    return value if _backend.is_array(_getval(value)) else _autograd_numpy.asarray(value)
 
 
 def _with_axes_in_order(reduction):
@@ -69,7 +75,7 @@ def broadcast_to(array, shape, subok=False):
     if len(shape) < len(array_shape):
         raise ValueError(f"cannot broadcast an array of shape {array_shape} to the shape {shape}")
     if array_shape == shape:
-        return _autograd_numpy.asarray(array) if _numpy.ndim(array) == 0 else array
+        return _as_array(array) if _numpy.ndim(array) == 0 else array
     # autograd's rule sums the broadcast axes back but cannot remove leading ones: add them first.
     padded = _autograd_numpy.reshape(array, (1,) * (len(shape) - len(array_shape)) + array_shape)
     return _autograd_numpy.broadcast_to(padded, shape)
@@ -96,7 +102,7 @@ def repeat(a, repeats, axis=None):
     >>> repeat([[1.0, 2.0]], [1, 2], axis=-1).tolist()
     [[1.0, 2.0, 2.0]]
     """
-    a = _autograd_numpy.ravel(a) if axis is None else _autograd_numpy.asarray(a)
+    a = _autograd_numpy.ravel(a) if axis is None else _as_array(a)
     axis = _normalize_axis_index(0 if axis is None else axis, _numpy.ndim(a))
     sources = _numpy.repeat(_numpy.arange(_numpy.shape(a)[axis]), repeats)
     return a[(slice(None),) * axis + (sources,)]
@@ -112,10 +118,11 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
         raise TypeError("sort(..., order=) sorts structured arrays, which cannot be differentiated")
     if axis is None:
         a, axis = _autograd_numpy.ravel(a), 0
-    a = _autograd_numpy.asarray(a)
+    a = _as_array(a)
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
     index = list(_numpy.indices(_numpy.shape(a), sparse=True))
-    index[axis] = _numpy.argsort(_getval(a), axis=axis, kind=kind, stable=stable)
+    raw = _getval(a)
+    index[axis] = _backend.array_namespace(raw).argsort(raw, axis=axis, kind=kind, stable=stable)
     return a[tuple(index)]
 
 
@@ -130,7 +137,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if axis is None:
         a, axis = _autograd_numpy.ravel(a), 0
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
-    return _autograd_numpy.asarray(a)[(slice(None),) * axis + (_numpy.asarray(indices),)]
+    return _as_array(a)[(slice(None),) * axis + (_numpy.asarray(indices),)]
 
 
 def where(condition, x=None, y=None):
@@ -166,7 +173,7 @@ def flip(m, axis=None):
     """
     ndim = _numpy.ndim(m)
     axes = range(ndim) if axis is None else _normalize_axis_tuple(axis, ndim)
-    return _autograd_numpy.asarray(m)[tuple(slice(None, None, -1) if a in axes else slice(None)
+    return _as_array(m)[tuple(slice(None, None, -1) if a in axes else slice(None)
                                             for a in range(ndim))]
 
 

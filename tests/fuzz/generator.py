@@ -62,7 +62,14 @@ _SMOOTH_UNARY = [
     "np.abs({v})", "np.cosh(0.5 * {v})", "np.arcsinh({v})", "np.power({v}, 2)", "{v} ** 2.0",
     "np.clip({v}, -0.5, 0.5)", "np.maximum({v}, 0.1)", "np.fmin({v}, -0.2)", "np.hypot({v}, 0.7)",
     "np.logaddexp({v}, 0.3)", "np.arctan2({v}, 1.3)", "np.sign({v}) * {v}", "2 * {v} + 1",
-    "np.real({v})", "np.conj({v})", "{v}.copy()", "np.positive({v})",
+    "np.real({v})", "np.conj({v})", "{v}.copy()", "np.positive({v})", "np.arcsin(0.5 * np.tanh({v}))",
+    "np.arccos(0.5 * np.tanh({v}))", "np.arctanh(0.5 * np.tanh({v}))", "np.log2(2.0 + {v} ** 2)",
+    "np.log10(1.0 + {v} ** 2)", "np.exp2({v})", "np.cbrt(1.5 + {v} ** 2)", "np.reciprocal(1.5 + {v} ** 2)",
+    "np.sinc({v})", "np.fmax({v}, 0.2)", "np.logaddexp2({v}, -0.4)", "np.true_divide({v}, 3)",
+    "np.power(1.5 + {v} ** 2, 0.5)", "{v} ** 3 * 2", "3 * {v}", "{v} - 1", "np.nan_to_num({v})",
+    "np.deg2rad({v})", "np.rad2deg(0.01 * {v})", "np.fabs({v})", "np.trunc({v}) + {v}",
+    "np.floor({v}) * 0.0 + {v}", "{v} % 0.7", "np.mod({v}, 2)", "np.round({v}, 1) + {v}",
+    "np.heaviside({v}, 0.5) * {v}", "np.tan(0.5 * {v})", "np.arccosh(1.5 + {v} ** 2)",
 ]
 
 
@@ -83,13 +90,17 @@ def _reduction(rng, name, value):
     ndim = numpy.ndim(value)
     if ndim == 0:
         return None
-    function = rng.choice(["sum", "mean", "max", "min", "prod", "std", "var"])
+    function = rng.choice(["sum", "mean", "max", "min", "prod", "std", "var", "amax", "amin", "average"])
     axis = _axis(rng, ndim)
     keepdims = ", keepdims=True" if rng.random() < 0.4 else ""
     argument = f"(0.5 + 0.3 * {name})" if function == "prod" else name
     if function in ("std", "var"):
         argument = f"({name} + {_constant(rng, numpy.shape(value))})"
-    if rng.random() < 0.3:
+    if function == "average":
+        return f"np.average({argument}, axis={axis})"
+    if function in ("std", "var") and rng.random() < 0.3:
+        keepdims += ", ddof=1"
+    if rng.random() < 0.3 and not function.startswith("am"):
         return f"{argument}.{function}(axis={axis}{keepdims})"
     return f"np.{function}({argument}, axis={axis}{keepdims})"
 
@@ -101,14 +112,19 @@ def _scan(rng, name, value):
     axis = int(rng.integers(-ndim, ndim))
     return rng.choice([f"np.cumsum({name}, axis={axis})", f"np.cumprod(0.5 + 0.3 * {name}, axis={axis})",
                        f"np.roll({name}, 1, axis={axis})", f"np.flip({name}, axis={axis})",
-                       f"np.sort({name}, axis={axis})", f"np.diff({name}, axis={axis})"])
+                       f"np.sort({name}, axis={axis})", f"np.diff({name}, axis={axis})",
+                       f"np.cumsum({name})", f"np.roll({name}, -2)", f"np.cumulative_sum({name}, axis={axis})",
+                       f"np.sort({name}, axis=None)", f"np.cumsum({name}, axis={axis}) * {name}"])
 
 
 def _reshape(rng, name, value):
     shape, ndim = numpy.shape(value), numpy.ndim(value)
     forms = [f"np.reshape({name}, (-1,))", f"{name}[None]", f"np.expand_dims({name}, -1)",
              f"np.broadcast_to({name}, (2,) + {shape!r})", f"np.tile({name}, 2)", f"np.atleast_2d({name})",
-             f"np.repeat({name}, 2)", f"np.tile({name}, (2, 1))", f"{name}.ravel()"]
+             f"np.repeat({name}, 2)", f"np.tile({name}, (2, 1))", f"{name}.ravel()", f"np.atleast_3d({name})",
+             f"np.expand_dims({name}, (0, -1))", f"np.squeeze({name}[None, ..., None])", f"np.diag(np.ravel({name}))",
+             f"np.reshape({name}, (1, -1), order='F')", f"np.pad({name}, 1)", f"{name}.repeat(3, axis=None)",
+             f"np.tile({name}, (2, 1, 1))", f"np.broadcast_to({name}, (3,) + {shape!r})[1:]"]
     if ndim >= 1:
         axis = int(rng.integers(-ndim, ndim))
         forms += [f"np.repeat({name}, 2, axis={axis})", f"np.repeat({name}, {[1, 2] * 3}[:{shape[axis]}], axis={axis})",
@@ -117,7 +133,10 @@ def _reshape(rng, name, value):
         forms += [f"np.transpose({name})", f"np.swapaxes({name}, 0, -1)", f"np.moveaxis({name}, 0, -1)",
                   f"{name}.T", f"np.reshape({name}, ({shape[-1]}, -1))", f"np.squeeze({name}[:1], axis=0)",
                   f"np.diagonal({name})", f"np.diagonal({name}, 0, -1, 0)", f"np.triu({name})",
-                  f"np.tril({name}, -1)", f"np.diagonal({name}, offset=1)", f"{name}.diagonal(axis1=-1, axis2=-2)"]
+                  f"np.tril({name}, -1)", f"np.diagonal({name}, offset=1)", f"{name}.diagonal(axis1=-1, axis2=-2)",
+                  f"np.rot90({name})", f"np.fliplr({name})", f"np.flipud({name})", f"np.diag({name})",
+                  f"np.matrix_transpose({name})", f"np.flip({name}, axis=(0, -1))", f"np.roll({name}, (1, 2), axis=(0, 1))",
+                  f"np.diagonal({name}, -1, 1, 0)", f"np.trace({name}, axis1=-1, axis2=0)"]
     return rng.choice(forms)
 
 
@@ -130,7 +149,9 @@ def _index(rng, name, value):
     mask = (rng.random(first) < 0.6).tolist()
     forms = [f"{name}[1:]", f"{name}[::-1]", f"{name}[{indices!r}]", f"{name}[numpy.array({mask!r})]",
              f"{name}[..., -1]", f"{name}[{int(rng.integers(-first, first))}]",
-             f"np.take({name}, {indices!r}, axis=0)", f"{name}[{name} > 0.1]"]
+             f"np.take({name}, {indices!r}, axis=0)", f"{name}[{name} > 0.1]", f"{name}.take({indices!r})",
+             f"np.take({name}, {indices!r})", f"{name}[numpy.array({indices!r})]", f"{name}[-1:0:-1]",
+             f"np.split({name}, [1])[1]", f"np.array_split({name}, 2)[0]", f"{name}[numpy.array({indices!r}) % 2]"]
     if ndim >= 2:
         second = shape[1]
         forms += [f"{name}[:, {rng.integers(0, second, size=2).tolist()!r}]",
@@ -147,20 +168,26 @@ def _join(rng, name, value):
              f"np.array([{name}, 2.0 * {name}])"]
     if ndim >= 1:
         forms += [f"np.concatenate([{name}, {other}, {name} ** 2], axis={int(rng.integers(-ndim, ndim))})",
-                  f"np.concatenate([{name}, {name}], axis=None)"]
+                  f"np.concatenate([{name}, {name}], axis=None)", f"np.column_stack([{name}, {name} ** 2])",
+                  f"np.dstack([{name}, {other}])", f"np.select([{name} > 0, {name} < -0.5], [{name}, 0.5], 0.1)",
+                  f"np.concatenate([{name}, {_constant(rng, shape)}], axis=-1)", f"np.unstack({name}, axis=-1)[0]"]
     return rng.choice(forms)
 
 
 def _product(rng, name, value):
     shape, ndim = numpy.shape(value), numpy.ndim(value)
-    forms = [f"np.outer({name}, {name} * 2.0)", f"np.outer({_constant(rng, (2,))}, {name})", f"np.kron({name}, {name})"]
+    forms = [f"np.outer({name}, {name} * 2.0)", f"np.outer({_constant(rng, (2,))}, {name})", f"np.kron({name}, {name})",
+             f"np.inner({name}, {name})", f"np.vdot({name}, {name})", f"np.tensordot({name}, {name}, axes=0)"]
     if ndim >= 1:
         last = shape[-1]
         forms += [f"np.dot({name}, {_constant(rng, (last, 2))})", f"{name} @ {_constant(rng, (last,))}",
                   f"np.matmul({_constant(rng, (2, last))}, np.swapaxes(np.atleast_2d({name}), -1, -2))",
                   f"np.tensordot({name}, {_constant(rng, (last,))}, axes=1)", f"{name}.dot({name})"
                   if ndim == 1 else f"np.einsum('...i,...i->...', {name}, {name})",
-                  f"np.einsum('...i->...', {name})"]
+                  f"np.einsum('...i->...', {name})", f"np.vecdot({name}, {name})",
+                  f"np.einsum('...i,i->...i', {name}, {_constant(rng, (last,))})"]
+        if last == 3:
+            forms += [f"np.cross({name}, {_constant(rng, (3,))})"]
     if ndim == 2:
         forms += [f"np.einsum('ij,kj->ik', {name}, {name})", f"np.einsum('ij->', {name})",
                   f"np.tensordot({name}, {name}, axes=([0], [0]))", f"np.trace({name} @ {name}.T)"]
@@ -175,7 +202,8 @@ def _linalg(rng, name, value):
         return None
     forms = [f"np.linalg.norm({name})", f"np.linalg.norm({name}, axis=-1, keepdims=True)",
              f"np.linalg.norm(2.0 * {name}, axis={int(rng.integers(-ndim, ndim))})",
-             f"np.linalg.norm({name}, {rng.choice(['1', 'numpy.inf', '-numpy.inf', '3', '0.5'])}, axis=-1)"]
+             f"np.linalg.norm({name}, {rng.choice(['1', 'numpy.inf', '-numpy.inf', '3', '0.5'])}, axis=-1)",
+             f"np.linalg.vector_norm({name}, ord=3)"]
     if ndim == 2:
         summing_order = rng.choice(["1", "numpy.inf", "None", "'fro'"])
         spectral_order = rng.choice(["2", "-2", "'nuc'"])
@@ -187,7 +215,9 @@ def _linalg(rng, name, value):
             forms += [f"np.linalg.det({square})", f"np.linalg.inv({square})",
                       f"np.linalg.solve({square}, {_constant(rng, shape[:1])})",
                       f"np.linalg.slogdet({square})[1]", f"np.linalg.eigh({square})[0]",
-                      f"np.linalg.cholesky({square})"]
+                      f"np.linalg.cholesky({square})", f"np.linalg.pinv({square})", f"np.linalg.eigvalsh({square})",
+                      f"np.linalg.matrix_power({square}, 2)", f"np.linalg.svd({square})[1]",
+                      f"np.linalg.qr({square})[1]", f"np.linalg.matrix_norm({name}, ord=1)", f"np.linalg.trace({name})"]
     return rng.choice(forms)
 
 

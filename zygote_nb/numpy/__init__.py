@@ -131,6 +131,9 @@ _differentiate_as(vecmat, _vecmat_definition)
 _differentiate_as(cumulative_sum, _cumulative_definition(lambda running: cumsum(running, axis=-1), 0.0))
 _differentiate_as(cumulative_prod, _cumulative_prod_definition)
 _differentiate_as(cumprod, _cumprod_definition)
+# Ufuncs that autograd wraps without a rule; ``numpy.cbrt(x)`` reaches them too.
+_differentiate_as(cbrt, lambda x: sign(x) * abs(x) ** (1.0 / 3.0))
+_differentiate_as(heaviside, lambda x1, x2: where(x1 == 0, x2, where(x1 > 0, 1.0, 0.0)))
 
 # autograd gives ``astype`` (and so ``ArrayBox.astype``) a reverse rule only.
 _def_linear(astype)
@@ -303,7 +306,10 @@ def unstack(x, /, *, axis=0):
 
 # Functions whose autograd rule is wrong or missing, rebuilt as compositions of sound ones.
 from .repaired import REDUCTIONS as _REDUCTIONS  # noqa: E402
-from .repaired import broadcast_to, diagonal, einsum, flip, outer, repeat, sort, take, tile, where  # noqa: E402,F811
+from .repaired import (  # noqa: E402,F811
+    average, broadcast_to, diagonal, einsum, flip, outer, pad, repeat, roll, sinc, sort, take, tile, trace, vdot,
+    where,
+)
 
 globals().update(_REDUCTIONS)
 

@@ -15,10 +15,14 @@ array([0.6, 0.8])
 import functools as _functools
 
 import numpy as _numpy
+from autograd.builtins import tuple as _autograd_tuple
+from autograd.extend import primitive as _primitive
+from autograd.tracer import getval as _getval
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
 
 import zygote_nb.numpy as _traced
 from autograd.numpy.linalg import *  # noqa: F403 (re-exported on purpose)
+from autograd.numpy.linalg import svd as _autograd_svd
 from zygote_nb.numpy import matrix_transpose  # noqa: F401 (same function as the top-level one)
 
 
@@ -126,13 +130,91 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return norms
 
 
+def matrix_power(a, n):
+    """``numpy.linalg.matrix_power``: ``n`` matrix products (of the inverse for ``n < 0``), by squaring.
+
+    >>> matrix_power([[1.0, 1.0], [0.0, 1.0]], 3).tolist()
+    [[1.0, 3.0], [0.0, 1.0]]
+    """
+    a = _traced.asarray(a)
+    if n < 0:
+        a, n = inv(a), -n  # noqa: F405 (autograd's inv)
+    result = _traced.broadcast_to(_numpy.eye(_traced.shape(a)[-1]), _traced.shape(a))
+    while n:
+        if n % 2:
+            result = _traced.matmul(result, a)
+        a, n = _traced.matmul(a, a), n // 2
+    return result
+
+
+@_primitive
+def _qr(a, mode):
+    return _numpy.linalg.qr(a, mode)
+
+
+def _gram_schmidt_qr(a, mode):
+    """The QR factors by modified Gram-Schmidt, with the signs of LAPACK's (the derivative of ``qr``)."""
+    signs = _numpy.sign(_numpy.diagonal(_numpy.linalg.qr(_getval(a), "r"), 0, -2, -1))
+    columns, rows = [], []
+    remaining = [a[..., :, j] for j in range(_traced.shape(a)[-1])]
+    for j in range(min(_traced.shape(a)[-2:])):
+        length = _traced.sqrt(_traced.sum(remaining[j] ** 2, axis=-1))
+        unit = remaining[j] / length[..., None]
+        columns.append(unit * signs[..., j, None])
+        projections = [_traced.sum(unit * column, axis=-1) for column in remaining]
+        rows.append(_traced.stack([projection * signs[..., j] if k >= j else 0.0 * projection
+                                   for k, projection in enumerate(projections)], axis=-1))
+        remaining = [column - projection[..., None] * unit if k > j else column
+                     for k, (column, projection) in enumerate(zip(remaining, projections))]
+    Q, R = _traced.stack(columns, axis=-1), _traced.stack(rows, axis=-2)
+    return R if mode == "r" else _autograd_tuple((Q, R))
+
+
+_traced._differentiate_as(_qr, _gram_schmidt_qr)
+
+
+def qr(a, mode="reduced"):
+    """``numpy.linalg.qr`` for matrices of full column rank, differentiable (autograd has no rule).
+
+    NumPy computes the factors; the derivative is that of modified Gram-Schmidt
+    with NumPy's signs, which gives the same factors. ``mode`` is ``"reduced"``
+    or ``"r"``; a wide matrix's ``"reduced"`` ``Q`` is square.
+
+    >>> Q, R = qr([[3.0, 0.0], [4.0, 1.0]])
+    >>> (Q @ R).round(12).tolist()
+    [[3.0, 0.0], [4.0, 1.0]]
+    """
+    if mode not in ("reduced", "r"):
+        raise NotImplementedError(f"qr(..., mode={mode!r}) has no derivative in zygote_nb: use 'reduced' or 'r'")
+    a = _traced.asarray(a)
+    if _traced.shape(a)[-2] < _traced.shape(a)[-1]:
+        raise NotImplementedError("qr of a wide matrix has no derivative in zygote_nb (R is not unique): "
+                                  "factor its transpose, or its first square block")
+    return _qr(a, mode)
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """``numpy.linalg.svd``; for square matrices, or without ``U`` and ``V``, ``full_matrices`` changes
+    nothing, so autograd's rule (which refuses ``full_matrices=True``) is used as for ``False``.
+
+    >>> svd([[3.0, 0.0], [0.0, -4.0]], compute_uv=False).tolist()
+    [4.0, 3.0]
+    """
+    rows, columns = _traced.shape(a)[-2:]
+    if not compute_uv or rows == columns:
+        full_matrices = False
+    if hermitian:
+        return _autograd_svd(a, full_matrices, compute_uv, hermitian=hermitian)
+    return _autograd_svd(a, full_matrices, compute_uv)
+
+
 def svdvals(x, /):
     """Singular values of the matrices in the last two axes, largest first.
 
     >>> svdvals([[3.0, 0.0], [0.0, -4.0]]).tolist()
     [4.0, 3.0]
     """
-    return svd(x, compute_uv=False)  # noqa: F405 (autograd's svd)
+    return svd(x, compute_uv=False)
 
 
 def matmul(x1, x2, /):

@@ -12,7 +12,9 @@ Differential testing (random programs checked against finite differences, see
 * ``max`` and ``min`` in forward mode with a negative axis in a tuple, and the
   other reductions given such axes for safety;
 * ``sort`` of arrays of more than one axis (no reverse rule, a wrong forward one);
-* ``flip`` and ``take`` (no rule), ``diagonal`` other than of the last two axes,
+* ``sinc`` at 0 (NaN);
+* ``flip``, ``take``, ``average`` and ``vdot`` (no rule), ``trace`` of other axes than the
+  first two, ``roll`` by a tuple of shifts, ``pad`` called with its default mode; ``diagonal`` other than of the last two axes,
   ``einsum`` with a repeated subscript (``'ii->i'``), ``broadcast_to`` that adds
   leading axes.
 
@@ -138,6 +140,92 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         a, axis = _autograd_numpy.ravel(a), 0
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
     return _as_array(a)[(slice(None),) * axis + (_numpy.asarray(indices),)]
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """``numpy.trace`` for any pair of axes: the sum of :func:`diagonal`.
+
+    >>> float(trace([[1.0, 2.0], [3.0, 4.0]], axis1=-1, axis2=0))
+    5.0
+    """
+    if out is not None:
+        raise TypeError("trace(..., out=) cannot be differentiated: assign the result instead")
+    return _autograd_numpy.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def roll(a, shift, axis=None):
+    """``numpy.roll``, also with a tuple of shifts (autograd's rule negates the shift as a number).
+
+    >>> roll([[1.0, 2.0], [3.0, 4.0]], (1, 1), axis=(0, 1)).tolist()
+    [[4.0, 3.0], [2.0, 1.0]]
+    """
+    if _numpy.ndim(shift) == 0:
+        return _autograd_numpy.roll(a, int(shift), axis)
+    axes = (axis,) * len(shift) if _numpy.ndim(axis) == 0 else axis
+    for one_shift, one_axis in zip(shift, axes):
+        a = _autograd_numpy.roll(a, int(one_shift), one_axis)
+    return a
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    """``numpy.pad``: ``"constant"`` padding, and the modes that copy entries (``"edge"``, ``"reflect"``,
+    ``"symmetric"``, ``"wrap"``) as integer indexing.
+
+    >>> pad([1.0, 2.0], 1, mode="edge").tolist()
+    [1.0, 1.0, 2.0, 2.0]
+    """
+    if mode == "constant":
+        # autograd's rule takes ``mode`` as a positional argument only.
+        return _autograd_numpy.pad(array, pad_width, "constant", **kwargs)
+    if mode not in ("edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"pad(..., mode={mode!r}) has no derivative in zygote_nb: use 'constant', "
+                                  f"'edge', 'reflect', 'symmetric' or 'wrap'")
+    shape = _numpy.shape(array)
+    sources = _numpy.pad(_numpy.arange(_numpy.prod(shape, dtype=int)).reshape(shape), pad_width, mode, **kwargs)
+    return _autograd_numpy.ravel(array)[sources]
+
+
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """``numpy.average``: the mean, or ``sum(a * weights) / sum(weights)`` along ``axis``.
+
+    >>> float(average([1.0, 3.0], weights=[3.0, 1.0]))
+    1.5
+    """
+    if weights is None:
+        result = REDUCTIONS["mean"](a, axis, keepdims=keepdims)
+        weight_sum = _numpy.size(a) / _numpy.size(result) + 0 * result
+    else:
+        a, weights = _as_array(a), _as_array(weights)
+        if _numpy.ndim(weights) == 1 and _numpy.ndim(a) > 1 and axis is not None:
+            # 1-d weights run along ``axis``.
+            axis = _normalize_axis_index(axis, _numpy.ndim(a))
+            weights = _autograd_numpy.reshape(weights, (-1,) + (1,) * (_numpy.ndim(a) - 1 - axis))
+        weight_sum = REDUCTIONS["sum"](weights + 0 * a, axis, keepdims=keepdims)
+        result = REDUCTIONS["sum"](a * weights, axis, keepdims=keepdims) / weight_sum
+    return (result, weight_sum) if returned else result
+
+
+def vdot(a, b):
+    """``numpy.vdot``: the dot product of the flattened arrays, conjugating the first.
+
+    >>> float(vdot([[1.0, 2.0]], [3.0, 4.0]))
+    11.0
+    """
+    return _autograd_numpy.sum(_autograd_numpy.conj(_autograd_numpy.ravel(a)) * _autograd_numpy.ravel(b))
+
+
+def sinc(x):
+    """``numpy.sinc``, ``sin(πx) / (πx)``, with its Taylor series near 0 (autograd's derivative is NaN there).
+
+    >>> sinc([0.0, 0.5]).round(6).tolist()
+    [1.0, 0.63662]
+    """
+    x = _as_array(x)
+    near_zero = _numpy.abs(_getval(x)) < 1e-3
+    safe = _autograd_numpy.where(near_zero, 1.0, x)
+    t = (_numpy.pi * x) ** 2
+    series = 1.0 - t / 6.0 + t**2 / 120.0 - t**3 / 5040.0
+    return _autograd_numpy.where(near_zero, series, _autograd_numpy.sin(_numpy.pi * safe) / (_numpy.pi * safe))
 
 
 def where(condition, x=None, y=None):

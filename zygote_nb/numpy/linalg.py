@@ -18,6 +18,7 @@ import numpy as _numpy
 from autograd.builtins import tuple as _autograd_tuple
 from autograd.extend import primitive as _primitive
 from autograd.tracer import getval as _getval
+from autograd.tracer import isbox as _isbox
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
 
 import zygote_nb.numpy as _traced
@@ -184,9 +185,10 @@ def qr(a, mode="reduced"):
     >>> (Q @ R).round(12).tolist()
     [[3.0, 0.0], [4.0, 1.0]]
     """
+    if not _isbox(a):
+        return _numpy.linalg.qr(a, mode)
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"qr(..., mode={mode!r}) has no derivative in zygote_nb: use 'reduced' or 'r'")
-    a = _traced.asarray(a)
     if _traced.shape(a)[-2] < _traced.shape(a)[-1]:
         raise NotImplementedError("qr of a wide matrix has no derivative in zygote_nb (R is not unique): "
                                   "factor its transpose, or its first square block")

@@ -35,6 +35,7 @@ import numpy as _numpy
 from autograd import numpy as _autograd_numpy
 from autograd.numpy.numpy_wrapper import parse_einsum_input as _parse_einsum_input
 from autograd.tracer import getval as _getval
+from autograd.tracer import isbox as _isbox
 from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
 from .. import backend as _backend
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
@@ -177,6 +178,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if mode == "constant":
         # autograd's rule takes ``mode`` as a positional argument only.
         return _autograd_numpy.pad(array, pad_width, "constant", **kwargs)
+    if mode not in ("edge", "reflect", "symmetric", "wrap") and not _isbox(array):
+        return _numpy.pad(array, pad_width, mode, **kwargs)
     if mode not in ("edge", "reflect", "symmetric", "wrap"):
         raise NotImplementedError(f"pad(..., mode={mode!r}) has no derivative in zygote_nb: use 'constant', "
                                   f"'edge', 'reflect', 'symmetric' or 'wrap'")

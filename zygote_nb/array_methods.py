@@ -2,8 +2,8 @@
 
 autograd's ``ArrayBox`` (the traced array) has most of ``ndarray``'s methods
 but not ``x.copy()``, ``x.dot(y)``, ``x.conj()``, ``x.real``, ``x.imag`` or
-``x // 2``, and its ``x.repeat`` and ``x.diagonal`` run autograd's wrong
-rules. :func:`install_array_methods` gives it:
+``x // 2``, and some of its methods (``x.repeat``, ``x.diagonal``,
+``x.prod``...) run autograd's wrong rules. :func:`install_array_methods` gives it:
 
 * the missing methods, each the function of the same name in
   :mod:`zygote_nb.numpy` (``x // y`` and ``divmod`` have a zero derivative, as
@@ -11,9 +11,10 @@ rules. :func:`install_array_methods` gives it:
 * for ``x.item()``, ``x.tolist()``, ``float(x)``, ``int(x)`` and ``complex(x)``,
   which take the value out of the trace, a :class:`~zygote_nb.DifferentiationError`
   that names the call and the fix;
-* ``x.repeat``, ``x.diagonal`` and ``x.take`` from :mod:`zygote_nb.numpy`, on the
-  values zygote_nb traces; a value traced by autograd's own reverse mode
-  (``autograd.grad``) keeps autograd's methods.
+* ``x.repeat``, ``x.diagonal``, ``x.take``, ``x.trace``, ``x.ptp`` and the
+  reductions from :mod:`zygote_nb.numpy`, on the values zygote_nb traces; a
+  value traced by autograd's own reverse mode (``autograd.grad``) keeps
+  autograd's methods.
 
 Methods that ``ArrayBox`` lacked only raised before, so adding them changes no
 working autograd program. zygote_nb installs them on import.
@@ -94,7 +95,7 @@ def install_array_methods() -> None:
     """
     for name, method in _MISSING_METHODS.items():
         setattr(ArrayBox, name, method)
-    for name in ("repeat", "diagonal", "take", "sum", "mean", "prod", "max", "min", "std", "var"):
+    for name in ("repeat", "diagonal", "take", "trace", "ptp", "sum", "mean", "prod", "max", "min", "std", "var"):
         current = vars(ArrayBox)[name]
         original = current.original if isinstance(current, _RepairedMethod) else current
         setattr(ArrayBox, name, _RepairedMethod(getattr(traced_numpy, name), original))

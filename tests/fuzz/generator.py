@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -221,6 +222,31 @@ def _linalg(rng, name, value):
     return rng.choice(forms)
 
 
+def _statistics(rng, name, value):
+    shape, ndim = numpy.shape(value), numpy.ndim(value)
+    if ndim == 0:
+        return None
+    axis = _axis(rng, ndim, allow_tuple=False)
+    holes = f"np.where(numpy.array({(rng.random(shape) < 0.2).tolist()!r}), numpy.nan, {name})"
+    forms = [f"np.{function}({holes}, axis={axis})" for function in
+             ("nansum", "nanmean", "nanmax", "nanmin", "nanvar", "nanprod")]
+    forms += [f"np.ptp({name}, axis={axis})", f"np.median({name}, axis={axis})",
+              f"np.quantile({name}, {rng.choice(['0.3', '[0.2, 0.9]'])}, axis={axis})",
+              f"np.percentile({name}, 40, axis={axis}, keepdims=True)", f"np.float_power(1.5 + {name} ** 2, 1.5)",
+              f"np.take_along_axis({name}, numpy.argsort({name}, axis=-1), axis=-1)", f"np.trapezoid({name})",
+              f"np.fmod({name}, 0.7)", f"np.copysign({name}, -0.5) + np.copysign(0.3, {name})",
+              f"np.divmod({name}, 0.6)[1]", f"np.vander(np.ravel({name}), 3)"]
+    if ndim == 1:
+        kernel = _constant(rng, (int(rng.integers(1, 5)),))
+        mode = rng.choice(["'full'", "'same'", "'valid'"])
+        forms += [f"np.convolve({name}, {kernel}, {mode})", f"np.correlate({kernel}, {name}, mode={mode})",
+                  f"np.diagflat({name}, 1)", f"np.meshgrid({name}, {name} ** 2)[1]",
+                  f"np.broadcast_arrays({name}, {_constant(rng, (2, 1))})[0]"]
+    if ndim == 2:
+        forms += [f"np.cov({name})", f"np.corrcoef({name}, rowvar=False)", f"np.cov({name}, ddof=0)"]
+    return rng.choice(forms)
+
+
 def _two_values(rng, name, value, other_name, other_value):
     try:
         numpy.broadcast_shapes(numpy.shape(value), numpy.shape(other_value))
@@ -232,7 +258,7 @@ def _two_values(rng, name, value, other_name, other_value):
 
 TEMPLATES: list[tuple[float, Callable]] = [
     (3.0, _unary), (2.0, _binary_constant), (1.5, _reduction), (1.0, _scan), (1.5, _reshape),
-    (1.5, _index), (1.0, _join), (1.0, _product), (1.0, _linalg),
+    (1.5, _index), (1.0, _join), (1.0, _product), (1.0, _linalg), (1.0, _statistics),
 ]
 
 # ----- programs -----
@@ -271,8 +297,11 @@ def generate(seed: int, length: int | None = None) -> Program:
     """The program of ``seed``: ``length`` lines (3 to 7 when ``None``) on an input of a random shape."""
     rng = numpy.random.default_rng(seed)
     shape = _INPUT_SHAPES[int(rng.integers(len(_INPUT_SHAPES)))]
-    x = round(float(rng.uniform(-1.0, 1.0)), 3) if shape == () and rng.random() < 0.5 else \
-        numpy.asarray(numpy.round(rng.uniform(-1.0, 1.0, size=shape), 3))
+    # Four decimals ending in 5: never equal to a two-decimal constant, so no comparison is a tie.
+    x = numpy.round(rng.uniform(-1.0, 1.0, size=shape), 3) + 0.0005
+    while numpy.unique(x).size < x.size:  # distinct entries: no ties for max, min or sort to break
+        x = numpy.round(rng.uniform(-1.0, 1.0, size=shape), 3) + 0.0005
+    x = round(float(x), 4) if shape == () and rng.random() < 0.5 else numpy.asarray(numpy.round(x, 4))
     length = int(rng.integers(3, 8)) if length is None else length
     values = {"x": x}
     lines = []
@@ -289,7 +318,8 @@ def generate(seed: int, length: int | None = None) -> Program:
         if expression is None:
             continue
         try:
-            with numpy.errstate(all="ignore"):
+            with numpy.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 value = eval(expression, {"np": numpy, "numpy": numpy}, dict(values))  # generated text
         except Exception:  # NumPy refused this line for these shapes: draw another
             continue

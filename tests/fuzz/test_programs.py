@@ -22,7 +22,7 @@ import zygote_nb.numpy as traced_numpy
 from .checks import operator_failures
 from .generator import generate
 
-QUICK_PROGRAMS = 40
+QUICK_PROGRAMS = 120
 
 
 def namespace_for(program):

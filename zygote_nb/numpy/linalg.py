@@ -37,6 +37,9 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 
 def _norm_of_last_axis(x, ord):
+    if ord == 2:
+        # Not abs(x) ** 2: its second derivative at an entry that is exactly 0 comes out 0, not 2.
+        return _traced.sqrt(_traced.sum(_traced.real(x * _traced.conj(x)), axis=-1))
     magnitudes = _traced.abs(x)
     if ord == _traced.inf:
         return _traced.max(magnitudes, axis=-1)
@@ -208,6 +211,24 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if hermitian:
         return _autograd_svd(a, full_matrices, compute_uv, hermitian=hermitian)
     return _autograd_svd(a, full_matrices, compute_uv)
+
+
+def eigvalsh(a, UPLO="L"):
+    """Eigenvalues of a symmetric (Hermitian) matrix, ascending (``numpy.linalg.eigvalsh``).
+
+    >>> eigvalsh([[2.0, 1.0], [1.0, 2.0]]).round(12).tolist()
+    [1.0, 3.0]
+    """
+    return eigh(a, UPLO)[0]  # noqa: F405 (autograd's eigh)
+
+
+def eigvals(a):
+    """Eigenvalues of a square matrix (``numpy.linalg.eigvals``).
+
+    >>> sorted(eigvals([[2.0, 0.0], [0.0, 3.0]]).real.tolist())
+    [2.0, 3.0]
+    """
+    return eig(a)[0]  # noqa: F405 (autograd's eig)
 
 
 def svdvals(x, /):

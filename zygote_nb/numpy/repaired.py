@@ -9,6 +9,7 @@ Differential testing (random programs checked against finite differences, see
 * ``where`` with a branch that broadcasts (the cotangent was not summed back to
   the branch's shape);
 * ``outer`` of arrays that are not vectors (NumPy flattens them);
+* ``prod`` where an entry is zero (NaN: the rules divide by the entry);
 * ``max`` and ``min`` in forward mode with a negative axis in a tuple, and the
   other reductions given such axes for safety;
 * ``sort`` of arrays of more than one axis (no reverse rule, a wrong forward one);
@@ -62,9 +63,40 @@ def _with_axes_in_order(reduction):
     return reduce
 
 
+def _product_of_last_axis(x):
+    # Multiplying neighbours pairwise, log2(n) times: every partial derivative is a product of the
+    # other entries, exact where entries are zero (autograd's rule divides the product by each entry).
+    while _numpy.shape(x)[-1] > 1:
+        if _numpy.shape(x)[-1] % 2:
+            x = _autograd_numpy.concatenate([x, _numpy.ones(_numpy.shape(x)[:-1] + (1,))], axis=-1)
+        x = x[..., 0::2] * x[..., 1::2]
+    return x[..., 0]
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, **options):
+    """``numpy.prod``, with derivatives that stay finite where entries are zero.
+
+    >>> prod([[1.0, 2.0], [0.0, 4.0]], axis=(-1, 0)).tolist()
+    0.0
+    """
+    if out is not None or options or _numpy.size(a) == 0:
+        return _autograd_numpy.prod(a, axis, dtype=dtype, out=out, keepdims=keepdims, **options)
+    a = _as_array(a) if dtype is None else _autograd_numpy.astype(_as_array(a), dtype)
+    ndim = _numpy.ndim(a)
+    reduced = tuple(range(ndim)) if axis is None else tuple(sorted(_normalize_axis_tuple(axis, ndim)))
+    kept = tuple(index for index in range(ndim) if index not in reduced)
+    shape = _numpy.shape(a)
+    rows = _autograd_numpy.reshape(_autograd_numpy.transpose(a, kept + reduced), tuple(shape[i] for i in kept) + (-1,))
+    result = _product_of_last_axis(rows)
+    if keepdims:
+        result = _autograd_numpy.reshape(result, tuple(1 if i in reduced else size for i, size in enumerate(shape)))
+    return result
+
+
 # Keyed by NumPy's names, which would hide Python's ``sum``, ``max`` and ``min`` in this module.
 REDUCTIONS = {name: _with_axes_in_order(getattr(_autograd_numpy, name))
-              for name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var")}
+              for name in ("sum", "mean", "max", "min", "amax", "amin", "std", "var")}
+REDUCTIONS["prod"] = prod
 
 
 def broadcast_to(array, shape, subok=False):

@@ -25,6 +25,7 @@ rule, which raise a one-line error naming the fix inside differentiated code.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -101,6 +102,7 @@ def _forms_text(forms: set) -> str:
     return ", ".join(f"`{form}`" for form in shown) if shown else "positional only"
 
 
+@functools.lru_cache(maxsize=None)
 def table(programs: int = LONG_RUN_PROGRAMS) -> str:
     """The Markdown the docs page holds between its markers."""
     forms = fuzzed_keyword_forms(programs)

@@ -63,6 +63,21 @@ CASES = [
     ("fuzz: qr", lambda np, x: np.linalg.qr(x)[0] * np.linalg.qr(x)[1][0, 0], A),
     ("fuzz: svd of a square matrix", lambda np, x: np.linalg.svd(x @ x.T + 3.0 * numpy.eye(2))[1], M),
     ("fuzz: matrix_power", lambda np, x: np.linalg.matrix_power(x + 3.0 * numpy.eye(3), -2), S),
+    ("fuzz: norm of a zero row", lambda np, x: np.linalg.norm(np.tril(x, -1), axis=-1), S),
+    ("fuzz: prod with a zero entry", lambda np, x: np.prod(np.triu(x), axis=0), S),
+    ("fuzz: kron of three-axis arrays", lambda np, x: np.kron(x[:, :, None], x[:, None, :2]), M),
+    ("fuzz: diag of a non-square matrix", lambda np, x: np.diag(x, 1) ** 2, M),
+    ("fuzz: nanmean", lambda np, x: np.nanmean(np.where(MASK, x, numpy.nan) ** 2, axis=-1), M),
+    ("fuzz: nanvar", lambda np, x: np.nanvar(np.where(numpy.eye(4, 3) > 0, numpy.nan, x), axis=0), A),
+    ("fuzz: quantile", lambda np, x: np.quantile(x, [0.2, 0.7], axis=-1), M),
+    ("fuzz: median", lambda np, x: np.median(x, axis=0), S),
+    ("fuzz: cov and corrcoef", lambda np, x: np.cov(x) + np.corrcoef(x.T)[:2, :2], M),
+    ("fuzz: convolve 'same'", lambda np, x: np.convolve(x, numpy.array([1.0, -2.0, 0.5, 3.0]), "same"), v),
+    ("fuzz: correlate 'valid'", lambda np, x: np.correlate(numpy.array([1.0, -2.0, 0.5, 3.0, 1.0]), x), v),
+    ("fuzz: take_along_axis", lambda np, x: np.take_along_axis(x, numpy.argsort(x, axis=1), axis=1) ** 2, M),
+    ("fuzz: meshgrid and vander", lambda np, x: np.meshgrid(x, x ** 2)[1] * np.vander(x, 3), v),
+    ("fuzz: float_power and fmod", lambda np, x: np.float_power(1.5 + x ** 2, 1.5) + np.fmod(x, 0.7), v),
+    ("fuzz: eigvalsh", lambda np, x: np.linalg.eigvalsh(x @ x.T + numpy.eye(3)), S),
 ]
 
 

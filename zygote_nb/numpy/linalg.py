@@ -72,7 +72,11 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         reduced = tuple(sorted(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))))
     kept = tuple(a for a in range(ndim) if a not in reduced)
     vectors = _traced.reshape(_traced.transpose(x, kept + reduced), tuple(shape[a] for a in kept) + (-1,))
-    norms = _norm_of_last_axis(vectors, ord)
+    # A norm has no derivative at the zero vector; give it 0 there (as PyTorch does), not 0 * inf = NaN:
+    # the norm of a stand-in vector of ones is computed, then replaced.
+    zero = _numpy.all(_getval(vectors) == 0, axis=-1)
+    norms = _norm_of_last_axis(_traced.where(zero[..., None], 1.0, vectors), ord)
+    norms = _traced.where(zero, 0.0, norms)
     if keepdims:
         norms = _traced.reshape(norms, tuple(1 if a in reduced else shape[a] for a in range(ndim)))
     return norms

@@ -25,14 +25,15 @@ from autograd.tracer import getval as _getval
 from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
 
 from .repaired import REDUCTIONS as _REDUCTIONS
-from .repaired import _as_array, diagonal, flip, sort, where
+from .repaired import _as_array, _namespace_of, diagonal, flip, sort, where
 
 _sum, _mean = _REDUCTIONS["sum"], _REDUCTIONS["mean"]
 
 
 def _without_nan(a, fill):
     a = _as_array(a)
-    return where(_numpy.isnan(_getval(a)), fill, a), ~_numpy.isnan(_getval(a))
+    missing = _namespace_of(a).isnan(_getval(a))
+    return where(missing, fill, a), ~missing
 
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False):
@@ -221,7 +222,7 @@ def correlate(a, v, mode="valid"):
     """
     a, v = _as_array(a), _as_array(v)
     length_a, length_v = _numpy.size(a), _numpy.size(v)
-    zeros = _numpy.zeros(length_v - 1)
+    zeros = _namespace_of(a).zeros(length_v - 1)
     padded = _autograd_numpy.concatenate([zeros, a, zeros])
     windows = _numpy.arange(length_a + length_v - 1)[:, None] + _numpy.arange(length_v)[None, :]
     full = _autograd_numpy.dot(padded[windows], _autograd_numpy.conj(v))
@@ -283,7 +284,7 @@ def diagflat(v, k=0):
     rows, columns = _numpy.nonzero(_numpy.eye(size, k=k, dtype=bool))
     positions = _numpy.full(size * size, _numpy.size(values))
     positions[rows * size + columns] = _numpy.arange(_numpy.size(values))
-    padded = _autograd_numpy.concatenate([values, _numpy.zeros(1, dtype=_numpy.result_type(_getval(values)))])
+    padded = _autograd_numpy.concatenate([values, _namespace_of(values).zeros(1, dtype=_getval(values).dtype)])
     return _autograd_numpy.reshape(padded[positions], (size, size))
 
 
@@ -323,5 +324,5 @@ def vander(x, N=None, increasing=False):
     [[4.0, 2.0, 1.0], [9.0, 3.0, 1.0]]
     """
     N = _numpy.size(x) if N is None else N
-    powers = _numpy.arange(N) if increasing else _numpy.arange(N)[::-1]
+    powers = _namespace_of(x).arange(N) if increasing else _namespace_of(x).arange(N - 1, -1, -1)
     return _autograd_numpy.reshape(x, (-1, 1)) ** powers

@@ -42,6 +42,11 @@ from .. import backend as _backend
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
 
 
+def _namespace_of(value):
+    """The array library of ``value`` (traced or not): NumPy, or a device library such as CuPy."""
+    return _backend.array_namespace(_getval(value))
+
+
 def _as_array(value):
     """``value`` as an array; a traced or device array stays as it is (``asarray`` would copy it to NumPy)."""
     return value if _backend.is_array(_getval(value)) else _autograd_numpy.asarray(value)
@@ -68,7 +73,7 @@ def _product_of_last_axis(x):
     # other entries, exact where entries are zero (autograd's rule divides the product by each entry).
     while _numpy.shape(x)[-1] > 1:
         if _numpy.shape(x)[-1] % 2:
-            x = _autograd_numpy.concatenate([x, _numpy.ones(_numpy.shape(x)[:-1] + (1,))], axis=-1)
+            x = _autograd_numpy.concatenate([x, _namespace_of(x).ones(_numpy.shape(x)[:-1] + (1,))], axis=-1)
         x = x[..., 0::2] * x[..., 1::2]
     return x[..., 0]
 
@@ -156,8 +161,7 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
     a = _as_array(a)
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
     index = list(_numpy.indices(_numpy.shape(a), sparse=True))
-    raw = _getval(a)
-    index[axis] = _backend.array_namespace(raw).argsort(raw, axis=axis, kind=kind, stable=stable)
+    index[axis] = _namespace_of(a).argsort(_getval(a), axis=axis, kind=kind, stable=stable)
     return a[tuple(index)]
 
 
@@ -256,7 +260,7 @@ def sinc(x):
     [1.0, 0.63662]
     """
     x = _as_array(x)
-    near_zero = _numpy.abs(_getval(x)) < 1e-3
+    near_zero = _namespace_of(x).abs(_getval(x)) < 1e-3
     safe = _autograd_numpy.where(near_zero, 1.0, x)
     t = (_numpy.pi * x) ** 2
     series = 1.0 - t / 6.0 + t**2 / 120.0 - t**3 / 5040.0

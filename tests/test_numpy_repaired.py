@@ -120,6 +120,9 @@ def test_a_scalar_output_of_where_takes_a_number_as_its_seed():
     assert zn.gradient(lambda x: znp.where(x > 0.1, x ** 2, 0.25), 0.3) == pytest.approx((0.6,))
     value, back = zn.pullback(lambda x: znp.where(x > 0.1, x ** 2, 0.25), numpy.array(0.3))
     assert float(back(1.0)[0]) == pytest.approx(0.6)
+    f = lambda x: -0.48 * znp.where(znp.sum(x) > -0.88, znp.sum(x) ** 2, 0.25)  # noqa: E731
+    value, back = zn.pullback(f, v)
+    numpy.testing.assert_allclose(back(0.9)[0], 0.9 * finite_difference_gradient(f, v), rtol=1e-6)
 
 
 def _sum_used_twice(x):

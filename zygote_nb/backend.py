@@ -143,9 +143,6 @@ def as_cotangent(output: Any, cotangent: Any) -> Any:
     raw = getval(output)
     if isinstance(cotangent, (int, float, complex, numpy.generic)) and is_device_array(raw):
         return array_namespace(raw).asarray(cotangent, dtype=numpy.result_type(raw.dtype, cotangent))
-    if isinstance(cotangent, (int, float, complex)) and isinstance(raw, (numpy.ndarray, numpy.generic)):
-        # A NumPy output gets a NumPy seed: autograd's rules (where's) read the seed's shape.
-        return numpy.asarray(cotangent, dtype=numpy.result_type(raw.dtype, cotangent))[()]
     return cotangent
 
 

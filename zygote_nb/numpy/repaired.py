@@ -278,7 +278,10 @@ def where(condition, x=None, y=None):
     if x is None and y is None:
         return _numpy.nonzero(condition)
     shape = _numpy.broadcast_shapes(_numpy.shape(condition), _numpy.shape(x), _numpy.shape(y))
-    return _autograd_numpy.where(condition, broadcast_to(x, shape), broadcast_to(y, shape))
+    chosen = _autograd_numpy.where(condition, broadcast_to(x, shape), broadcast_to(y, shape))
+    # autograd's rule reads its cotangent's shape, which a Python-number cotangent (the seed of a
+    # scalar output, times a number) lacks; a reshape's rule hands it on as an array.
+    return _autograd_numpy.reshape(chosen, ()) if shape == () else chosen
 
 
 def outer(a, b, out=None):

@@ -74,6 +74,7 @@ CASES = [
     ("fuzz: cov and corrcoef", lambda np, x: np.cov(x) + np.corrcoef(x.T)[:2, :2], M),
     ("fuzz: convolve 'same'", lambda np, x: np.convolve(x, numpy.array([1.0, -2.0, 0.5, 3.0]), "same"), v),
     ("fuzz: correlate 'valid'", lambda np, x: np.correlate(numpy.array([1.0, -2.0, 0.5, 3.0, 1.0]), x), v),
+    ("fuzz: convolve 'same' with the longer kernel", lambda np, x: np.convolve(x[:2], numpy.array([-0.7, 0.6, 0.3]), "same"), v),
     ("fuzz: take_along_axis", lambda np, x: np.take_along_axis(x, numpy.argsort(x, axis=1), axis=1) ** 2, M),
     ("fuzz: meshgrid and vander", lambda np, x: np.meshgrid(x, x ** 2)[1] * np.vander(x, 3), v),
     ("fuzz: float_power and fmod", lambda np, x: np.float_power(1.5 + x ** 2, 1.5) + np.fmod(x, 0.7), v),
@@ -173,3 +174,14 @@ def test_forms_without_a_derivative_say_so_in_one_line(f, x, message):
     with pytest.raises(NotImplementedError) as excinfo:
         zn.gradient(f, x)
     assert message in str(excinfo.value) and "\n" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_convolve_and_correlate_compute_numpys_values_for_every_pair_of_lengths(mode):
+    rng = numpy.random.default_rng(0)
+    for length_a in range(1, 6):
+        for length_v in range(1, 6):
+            a = rng.normal(size=length_a) + 1j * rng.normal(size=length_a)
+            kernel = rng.normal(size=length_v) + 1j * rng.normal(size=length_v)
+            numpy.testing.assert_allclose(znp.convolve(a, kernel, mode), numpy.convolve(a, kernel, mode))
+            numpy.testing.assert_allclose(znp.correlate(a, kernel, mode), numpy.correlate(a, kernel, mode))

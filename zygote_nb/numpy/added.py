@@ -243,6 +243,8 @@ def convolve(a, v, mode="full"):
     >>> convolve([1.0, 2.0], [1.0, 1.0]).tolist()
     [1.0, 3.0, 2.0]
     """
+    if _numpy.size(v) > _numpy.size(a):
+        a, v = v, a  # as NumPy does: it changes which entries "same" keeps
     return correlate(a, _autograd_numpy.conj(flip(v, axis=0)), mode)
 
 

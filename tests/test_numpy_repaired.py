@@ -185,3 +185,14 @@ def test_convolve_and_correlate_compute_numpys_values_for_every_pair_of_lengths(
             kernel = rng.normal(size=length_v) + 1j * rng.normal(size=length_v)
             numpy.testing.assert_allclose(znp.convolve(a, kernel, mode), numpy.convolve(a, kernel, mode))
             numpy.testing.assert_allclose(znp.correlate(a, kernel, mode), numpy.correlate(a, kernel, mode))
+
+
+@pytest.mark.parametrize("f, x", [
+    (lambda x: znp.pad(znp.where(znp.sum(x) > 0.0, znp.sum(x) ** 2, 0.25), 1), v),
+    (lambda x: znp.sinc(znp.sum(x)), v),
+    (lambda x: znp.sinc(znp.cos(x)) / 1.5, 0.5725),
+])
+def test_a_scalar_output_is_pulled_back_from_a_number(f, x):
+    """``back(0.9)`` on a 0-d output: autograd's rules for pad and where read the seed's shape."""
+    _, back = zn.pullback(f, x)
+    numpy.testing.assert_allclose(back(0.9)[0], 0.9 * finite_difference_gradient(lambda x: float(f(x)), x), rtol=1e-6)

@@ -264,7 +264,7 @@ def sinc(x):
     safe = _autograd_numpy.where(near_zero, 1.0, x)
     t = (_numpy.pi * x) ** 2
     series = 1.0 - t / 6.0 + t**2 / 120.0 - t**3 / 5040.0
-    return _autograd_numpy.where(near_zero, series, _autograd_numpy.sin(_numpy.pi * safe) / (_numpy.pi * safe))
+    return where(near_zero, series, _autograd_numpy.sin(_numpy.pi * safe) / (_numpy.pi * safe))
 
 
 def where(condition, x=None, y=None):

@@ -191,6 +191,7 @@ def test_convolve_and_correlate_compute_numpys_values_for_every_pair_of_lengths(
     (lambda x: znp.pad(znp.where(znp.sum(x) > 0.0, znp.sum(x) ** 2, 0.25), 1), v),
     (lambda x: znp.sinc(znp.sum(x)), v),
     (lambda x: znp.sinc(znp.cos(x)) / 1.5, 0.5725),
+    (lambda x: (znp.pad(x, 1) // 2 + znp.pad(x, 1)) / 1.5, 0.6665),
 ])
 def test_a_scalar_output_is_pulled_back_from_a_number(f, x):
     """``back(0.9)`` on a 0-d output: autograd's rules for pad and where read the seed's shape."""

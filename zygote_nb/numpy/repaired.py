@@ -211,6 +211,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
     >>> pad([1.0, 2.0], 1, mode="edge").tolist()
     [1.0, 1.0, 2.0, 2.0]
     """
+    if _numpy.ndim(array) == 0:
+        # Nothing to pad; a reshape (not autograd's rule, which indexes its cotangent) passes it on.
+        return _autograd_numpy.reshape(array, ())
     if mode == "constant":
         # autograd's rule takes ``mode`` as a positional argument only.
         return _autograd_numpy.pad(array, pad_width, "constant", **kwargs)

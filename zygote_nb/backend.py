@@ -143,6 +143,9 @@ def as_cotangent(output: Any, cotangent: Any) -> Any:
     raw = getval(output)
     if isinstance(cotangent, (int, float, complex, numpy.generic)) and is_device_array(raw):
         return array_namespace(raw).asarray(cotangent, dtype=numpy.result_type(raw.dtype, cotangent))
+    if isinstance(cotangent, (int, float, complex)) and isinstance(raw, numpy.ndarray) and raw.ndim == 0:
+        # A 0-d array output gets a 0-d array seed: autograd's rules (where's, pad's) read the seed's shape.
+        return numpy.asarray(cotangent, dtype=numpy.result_type(raw.dtype, cotangent))
     return cotangent
 
 

@@ -184,6 +184,8 @@ class Buffer:
             raise ValueError("this Buffer was frozen by copy(buf) and cannot be written any more: "
                              "finish writing before copying, or start a new Buffer")
         raw = getval(value)
+        if isinstance(raw, (list, tuple)):
+            raw = numpy.asarray(raw)  # numpy.result_type would read a list as a dtype description
         if self._data.dtype.kind not in "fc" and numpy.result_type(raw).kind in "fc":
             # Rather than truncate: a buffer made from integers holds floats once it receives one.
             self._data = self._data.astype(numpy.result_type(self._data, raw))

@@ -288,8 +288,15 @@ def _backward(seeds: list, roots: list) -> list:
             continue
         for parent, parent_cotangent in zip(node.parents, node.vjp(flagged[0])):
             if parent_cotangent is not None:
-                cotangents[parent] = add_outgrads(cotangents.get(parent), parent_cotangent)
+                cotangents[parent] = add_outgrads(_scatterable(cotangents.get(parent)), parent_cotangent)
     return gradients
+
+
+def _scatterable(flagged: Any) -> Any:
+    """A cotangent autograd may add a sparse one into in place: a NumPy scalar becomes a 0-d array."""
+    if flagged is not None and flagged[1] and isinstance(getval(flagged[0]), numpy.generic):
+        return traced_numpy.array(flagged[0]), True
+    return flagged
 
 
 def latest_first(end_nodes: list) -> Iterator[RecordedNode]:

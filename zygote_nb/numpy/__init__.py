@@ -38,6 +38,8 @@ from autograd.extend import defvjp_argnums as _defvjp_argnums
 from autograd.extend import primitive as _primitive
 from autograd.numpy import *  # noqa: F403 (re-exported on purpose)
 from autograd.numpy.numpy_vjps import match_complex as _match_complex
+from autograd.tracer import getval as _getval
+from autograd.builtins import tuple as _autograd_tuple
 from numpy import (  # noqa: F401 (non-differentiable names that ``import *`` misses)
     False_,
     ScalarType,
@@ -131,6 +133,13 @@ _differentiate_as(vecmat, _vecmat_definition)
 _differentiate_as(cumulative_sum, _cumulative_definition(lambda running: cumsum(running, axis=-1), 0.0))
 _differentiate_as(cumulative_prod, _cumulative_prod_definition)
 _differentiate_as(cumprod, _cumprod_definition)
+# Ufuncs that autograd wraps without a rule (``numpy.cbrt(x)`` on a traced ``x`` reaches them too).
+_differentiate_as(cbrt, lambda x: sign(x) * abs(x) ** (1.0 / 3.0))
+_differentiate_as(heaviside, lambda x1, x2: where(x1 == 0, x2, where(x1 > 0, 1.0, 0.0)))
+_differentiate_as(fmod, lambda x1, x2: x1 - x2 * trunc(x1 / x2))
+_differentiate_as(float_power, lambda x1, x2: power(astype(x1, float), x2))
+_differentiate_as(divmod, lambda x1, x2: _autograd_tuple((floor_divide(x1, x2), mod(x1, x2))))
+_differentiate_as(copysign, lambda x1, x2: abs(x1) * where(_numpy.signbit(_getval(x2)), -1.0, 1.0))
 
 # autograd gives ``astype`` (and so ``ArrayBox.astype``) a reverse rule only.
 _def_linear(astype)
@@ -250,6 +259,21 @@ def unstack(x, /, *, axis=0):
     moved = moveaxis(x, axis, 0)
     return tuple(moved[index] for index in range(shape(moved)[0]))
 
+
+# Functions whose autograd rule is wrong or missing, rebuilt as compositions of sound ones.
+from .repaired import REDUCTIONS as _REDUCTIONS  # noqa: E402
+from .repaired import (  # noqa: E402,F811
+    average, broadcast_to, diagonal, einsum, flip, outer, pad, repeat, roll, sinc, sort, take, tile, trace, vdot,
+    where,
+)
+
+globals().update(_REDUCTIONS)
+
+# Functions autograd has no rule for, written in differentiable ones.
+from .added import (  # noqa: E402,F811
+    broadcast_arrays, convolve, corrcoef, correlate, cov, diag, diagflat, kron, median, meshgrid, nanmax, nanmean,
+    nanmin, nanprod, nanstd, nansum, nanvar, percentile, ptp, quantile, take_along_axis, trapezoid, vander,
+)
 
 # ``import *`` bound these names to autograd's submodules; ``from . import`` would keep them.
 del fft, linalg, random  # noqa: F821

@@ -25,14 +25,14 @@ from autograd.tracer import getval as _getval
 from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
 
 from .repaired import REDUCTIONS as _REDUCTIONS
-from .repaired import _as_array, _namespace_of, diagonal, flip, sort, where
+from .repaired import as_array, namespace_of, diagonal, flip, sort, where
 
 _sum, _mean = _REDUCTIONS["sum"], _REDUCTIONS["mean"]
 
 
 def _without_nan(a, fill):
-    a = _as_array(a)
-    missing = _namespace_of(a).isnan(_getval(a))
+    a = as_array(a)
+    missing = namespace_of(a).isnan(_getval(a))
     return where(missing, fill, a), ~missing
 
 
@@ -120,7 +120,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     """
     if method != "linear":
         raise NotImplementedError(f"quantile(..., method={method!r}) has no derivative in zygote_nb: use 'linear'")
-    a = _as_array(a)
+    a = as_array(a)
     if axis is None:
         a, axis, kept_shape = _autograd_numpy.ravel(a), 0, (1,) * _numpy.ndim(a)
     else:
@@ -162,7 +162,7 @@ def take_along_axis(arr, indices, axis=-1):
     >>> take_along_axis([[3.0, 1.0], [2.0, 4.0]], [[1], [0]], axis=1).tolist()
     [[1.0], [2.0]]
     """
-    arr = _as_array(arr)
+    arr = as_array(arr)
     if axis is None:
         arr, axis = _autograd_numpy.ravel(arr), 0
     axis = _normalize_axis_index(axis, _numpy.ndim(arr))
@@ -177,7 +177,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     >>> float(trapezoid([1.0, 2.0, 3.0]))
     4.0
     """
-    y = _autograd_numpy.moveaxis(_as_array(y), axis, -1)
+    y = _autograd_numpy.moveaxis(as_array(y), axis, -1)
     widths = dx if x is None else _autograd_numpy.diff(x, axis=-1)
     return _sum(widths * (y[..., 1:] + y[..., :-1]) / 2.0, axis=-1)
 
@@ -188,11 +188,11 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None):
     >>> cov([[1.0, 2.0, 3.0], [2.0, 4.0, 7.0]]).tolist()
     [[1.0, 2.5], [2.5, 6.333333333333333]]
     """
-    m = _autograd_numpy.atleast_2d(_as_array(m))
+    m = _autograd_numpy.atleast_2d(as_array(m))
     if not rowvar:
         m = _autograd_numpy.transpose(m)
     if y is not None:
-        y = _autograd_numpy.atleast_2d(_as_array(y))
+        y = _autograd_numpy.atleast_2d(as_array(y))
         m = _autograd_numpy.concatenate([m, y if rowvar else _autograd_numpy.transpose(y)], axis=0)
     ddof = (0 if bias else 1) if ddof is None else ddof
     centred = m - _mean(m, axis=1, keepdims=True)
@@ -220,9 +220,9 @@ def correlate(a, v, mode="valid"):
     >>> correlate([1.0, 2.0, 3.0], [0.0, 1.0], mode="full").tolist()
     [1.0, 2.0, 3.0, 0.0]
     """
-    a, v = _as_array(a), _as_array(v)
+    a, v = as_array(a), as_array(v)
     length_a, length_v = _numpy.size(a), _numpy.size(v)
-    zeros = _namespace_of(a).zeros(length_v - 1)
+    zeros = namespace_of(a).zeros(length_v - 1)
     padded = _autograd_numpy.concatenate([zeros, a, zeros])
     windows = _numpy.arange(length_a + length_v - 1)[:, None] + _numpy.arange(length_v)[None, :]
     full = _autograd_numpy.dot(padded[windows], _autograd_numpy.conj(v))
@@ -286,7 +286,7 @@ def diagflat(v, k=0):
     rows, columns = _numpy.nonzero(_numpy.eye(size, k=k, dtype=bool))
     positions = _numpy.full(size * size, _numpy.size(values))
     positions[rows * size + columns] = _numpy.arange(_numpy.size(values))
-    padded = _autograd_numpy.concatenate([values, _namespace_of(values).zeros(1, dtype=_getval(values).dtype)])
+    padded = _autograd_numpy.concatenate([values, namespace_of(values).zeros(1, dtype=_getval(values).dtype)])
     return _autograd_numpy.reshape(padded[positions], (size, size))
 
 
@@ -326,5 +326,5 @@ def vander(x, N=None, increasing=False):
     [[4.0, 2.0, 1.0], [9.0, 3.0, 1.0]]
     """
     N = _numpy.size(x) if N is None else N
-    powers = _namespace_of(x).arange(N) if increasing else _namespace_of(x).arange(N - 1, -1, -1)
+    powers = namespace_of(x).arange(N) if increasing else namespace_of(x).arange(N - 1, -1, -1)
     return _autograd_numpy.reshape(x, (-1, 1)) ** powers

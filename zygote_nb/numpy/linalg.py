@@ -25,7 +25,7 @@ import zygote_nb.numpy as _traced
 from autograd.numpy.linalg import *  # noqa: F403 (re-exported on purpose)
 from autograd.numpy.linalg import svd as _autograd_svd
 from zygote_nb.numpy import matrix_transpose  # noqa: F401 (same function as the top-level one)
-from zygote_nb.numpy.repaired import _namespace_of
+from zygote_nb.numpy.repaired import namespace_of
 
 
 def vecdot(x1, x2, /, *, axis=-1):
@@ -75,7 +75,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     vectors = _traced.reshape(_traced.transpose(x, kept + reduced), tuple(shape[a] for a in kept) + (-1,))
     # A norm has no derivative at the zero vector; give it 0 there (as PyTorch does), not 0 * inf = NaN:
     # the norm of a stand-in vector of ones is computed, then replaced.
-    zero = _namespace_of(vectors).all(_getval(vectors) == 0, axis=-1)
+    zero = namespace_of(vectors).all(_getval(vectors) == 0, axis=-1)
     norms = _norm_of_last_axis(_traced.where(zero[..., None], 1.0, vectors), ord)
     norms = _traced.where(zero, 0.0, norms)
     if keepdims:

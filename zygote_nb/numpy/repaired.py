@@ -42,12 +42,12 @@ from .. import backend as _backend
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
 
 
-def _namespace_of(value):
+def namespace_of(value):
     """The array library of ``value`` (traced or not): NumPy, or a device library such as CuPy."""
     return _backend.array_namespace(_getval(value))
 
 
-def _as_array(value):
+def as_array(value):
     """``value`` as an array; a traced or device array stays as it is (``asarray`` would copy it to NumPy)."""
     return value if _backend.is_array(_getval(value)) else _autograd_numpy.asarray(value)
 
@@ -73,7 +73,7 @@ def _product_of_last_axis(x):
     # other entries, exact where entries are zero (autograd's rule divides the product by each entry).
     while _numpy.shape(x)[-1] > 1:
         if _numpy.shape(x)[-1] % 2:
-            x = _autograd_numpy.concatenate([x, _namespace_of(x).ones(_numpy.shape(x)[:-1] + (1,))], axis=-1)
+            x = _autograd_numpy.concatenate([x, namespace_of(x).ones(_numpy.shape(x)[:-1] + (1,))], axis=-1)
         x = x[..., 0::2] * x[..., 1::2]
     return x[..., 0]
 
@@ -86,7 +86,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, **options):
     """
     if out is not None or options or _numpy.size(a) == 0:
         return _autograd_numpy.prod(a, axis, dtype=dtype, out=out, keepdims=keepdims, **options)
-    a = _as_array(a) if dtype is None else _autograd_numpy.astype(_as_array(a), dtype)
+    a = as_array(a) if dtype is None else _autograd_numpy.astype(as_array(a), dtype)
     ndim = _numpy.ndim(a)
     reduced = tuple(range(ndim)) if axis is None else tuple(sorted(_normalize_axis_tuple(axis, ndim)))
     kept = tuple(index for index in range(ndim) if index not in reduced)
@@ -115,7 +115,7 @@ def broadcast_to(array, shape, subok=False):
     if len(shape) < len(array_shape):
         raise ValueError(f"cannot broadcast an array of shape {array_shape} to the shape {shape}")
     if array_shape == shape:
-        return _as_array(array) if _numpy.ndim(array) == 0 else array
+        return as_array(array) if _numpy.ndim(array) == 0 else array
     # autograd's rule sums the broadcast axes back but cannot remove leading ones: add them first.
     padded = _autograd_numpy.reshape(array, (1,) * (len(shape) - len(array_shape)) + array_shape)
     return _autograd_numpy.broadcast_to(padded, shape)
@@ -142,7 +142,7 @@ def repeat(a, repeats, axis=None):
     >>> repeat([[1.0, 2.0]], [1, 2], axis=-1).tolist()
     [[1.0, 2.0, 2.0]]
     """
-    a = _autograd_numpy.ravel(a) if axis is None else _as_array(a)
+    a = _autograd_numpy.ravel(a) if axis is None else as_array(a)
     axis = _normalize_axis_index(0 if axis is None else axis, _numpy.ndim(a))
     sources = _numpy.repeat(_numpy.arange(_numpy.shape(a)[axis]), repeats)
     return a[(slice(None),) * axis + (sources,)]
@@ -158,10 +158,10 @@ def sort(a, axis=-1, kind=None, order=None, stable=None):
         raise TypeError("sort(..., order=) sorts structured arrays, which cannot be differentiated")
     if axis is None:
         a, axis = _autograd_numpy.ravel(a), 0
-    a = _as_array(a)
+    a = as_array(a)
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
     index = list(_numpy.indices(_numpy.shape(a), sparse=True))
-    index[axis] = _namespace_of(a).argsort(_getval(a), axis=axis, kind=kind, stable=stable)
+    index[axis] = namespace_of(a).argsort(_getval(a), axis=axis, kind=kind, stable=stable)
     return a[tuple(index)]
 
 
@@ -176,7 +176,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if axis is None:
         a, axis = _autograd_numpy.ravel(a), 0
     axis = _normalize_axis_index(axis, _numpy.ndim(a))
-    return _as_array(a)[(slice(None),) * axis + (_numpy.asarray(indices),)]
+    return as_array(a)[(slice(None),) * axis + (_numpy.asarray(indices),)]
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
@@ -237,7 +237,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
         result = REDUCTIONS["mean"](a, axis, keepdims=keepdims)
         weight_sum = _numpy.size(a) / _numpy.size(result) + 0 * result
     else:
-        a, weights = _as_array(a), _as_array(weights)
+        a, weights = as_array(a), as_array(weights)
         if _numpy.ndim(weights) == 1 and _numpy.ndim(a) > 1 and axis is not None:
             # 1-d weights run along ``axis``.
             axis = _normalize_axis_index(axis, _numpy.ndim(a))
@@ -262,8 +262,8 @@ def sinc(x):
     >>> sinc([0.0, 0.5]).round(6).tolist()
     [1.0, 0.63662]
     """
-    x = _as_array(x)
-    near_zero = _namespace_of(x).abs(_getval(x)) < 1e-3
+    x = as_array(x)
+    near_zero = namespace_of(x).abs(_getval(x)) < 1e-3
     safe = _autograd_numpy.where(near_zero, 1.0, x)
     t = (_numpy.pi * x) ** 2
     series = 1.0 - t / 6.0 + t**2 / 120.0 - t**3 / 5040.0
@@ -306,7 +306,7 @@ def flip(m, axis=None):
     """
     ndim = _numpy.ndim(m)
     axes = range(ndim) if axis is None else _normalize_axis_tuple(axis, ndim)
-    return _as_array(m)[tuple(slice(None, None, -1) if a in axes else slice(None)
+    return as_array(m)[tuple(slice(None, None, -1) if a in axes else slice(None)
                                             for a in range(ndim))]
 
 

@@ -1,5 +1,7 @@
 """Independent references for the tests: central finite differences."""
 
+from contextlib import contextmanager
+
 import numpy
 
 
@@ -26,3 +28,28 @@ def finite_difference_jacobian(f, x, step=1e-6):
         difference = numpy.ravel(f(forward.reshape(x.shape))) - numpy.ravel(f(backward.reshape(x.shape)))
         columns.append(difference / (2 * step))
     return numpy.stack(columns, axis=1)
+
+
+@contextmanager
+def terminal_shell(setup: str = "import numpy as np", namespace: dict | None = None):
+    """IPython's in-process shell with zygote_nb loaded, showing text only (as a terminal does).
+
+    ``setup`` runs first and ``namespace`` is added; every name they and the test
+    add is removed afterwards, and the display formats are put back.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    names_before = set(shell.user_ns)
+    formats_before = shell.display_formatter.active_types
+    shell.display_formatter.active_types = ["text/plain"]
+    shell.run_cell("%load_ext zygote_nb", store_history=False)
+    shell.run_cell(setup, store_history=False)
+    shell.user_ns.update(namespace or {})
+    try:
+        yield shell
+    finally:
+        shell.run_cell("%unload_ext zygote_nb", store_history=False)
+        shell.display_formatter.active_types = formats_before
+        for name in set(shell.user_ns) - names_before:
+            del shell.user_ns[name]

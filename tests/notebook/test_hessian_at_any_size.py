@@ -10,9 +10,9 @@ import warnings
 
 import numpy
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from scipy.sparse.linalg import LinearOperator, eigsh
 
+from helpers import terminal_shell
 from zygote_nb.notebook.hessian_cell import hessian_at_any_size
 from zygote_nb.notebook.matrix_free import MatrixFreeHessianResult
 from zygote_nb.notebook.results import HessianResult
@@ -20,17 +20,8 @@ from zygote_nb.notebook.results import HessianResult
 
 @pytest.fixture
 def shell():
-    shell = InteractiveShell.instance()
-    names_before = set(shell.user_ns)
-    formats_before = shell.display_formatter.active_types
-    shell.display_formatter.active_types = ["text/plain"]  # a terminal: text only
-    shell.run_cell("%load_ext zygote_nb", store_history=False)
-    shell.run_cell("import numpy as np", store_history=False)
-    yield shell
-    shell.run_cell("%unload_ext zygote_nb", store_history=False)
-    shell.display_formatter.active_types = formats_before
-    for name in set(shell.user_ns) - names_before:
-        del shell.user_ns[name]
+    with terminal_shell("import numpy as np") as shell:
+        yield shell
 
 
 def run(shell, source):

@@ -3,26 +3,17 @@
 import numpy
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from helpers import terminal_shell
 import zygote_nb.numpy as traceable_numpy
 
 
 @pytest.fixture
 def shell():
-    shell = InteractiveShell.instance()
-    names_before = set(shell.user_ns)
-    formats_before = shell.display_formatter.active_types
-    shell.display_formatter.active_types = ["text/plain"]  # a terminal: text only
-    shell.run_cell("%load_ext zygote_nb", store_history=False)
-    shell.run_cell("import numpy as np\nx = np.array([0.5, -1.0, 2.0])\nscale = 3.0\n"
-                   "def loss(v):\n    return np.sum(np.sin(v)) * scale", store_history=False)
-    yield shell
-    shell.run_cell("%unload_ext zygote_nb", store_history=False)
-    shell.display_formatter.active_types = formats_before
-    for name in set(shell.user_ns) - names_before:
-        del shell.user_ns[name]
+    with terminal_shell("import numpy as np\nx = np.array([0.5, -1.0, 2.0])\nscale = 3.0\n"
+                        "def loss(v):\n    return np.sum(np.sin(v)) * scale") as shell:
+        yield shell
 
 
 def run(shell, source):

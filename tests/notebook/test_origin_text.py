@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 import zygote_nb.numpy as np
-from helpers import finite_difference_gradient
+from helpers import finite_difference_gradient, terminal_shell
 from zygote_nb import gradient
 from zygote_nb.flow import trace_gradient
 
@@ -22,17 +21,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def shell():
-    shell = InteractiveShell.instance()
-    names_before = set(shell.user_ns)
-    formats_before = shell.display_formatter.active_types
-    shell.display_formatter.active_types = ["text/plain"]  # a terminal: text only
-    shell.run_cell("%load_ext zygote_nb", store_history=False)
-    shell.run_cell("import numpy as np\nz = np.array([1.0, 0.0, 2.0])", store_history=False)
-    yield shell
-    shell.run_cell("%unload_ext zygote_nb", store_history=False)
-    shell.display_formatter.active_types = formats_before
-    for name in set(shell.user_ns) - names_before:
-        del shell.user_ns[name]
+    with terminal_shell("import numpy as np\nz = np.array([1.0, 0.0, 2.0])") as shell:
+        yield shell
 
 
 def run_numbered(shell, source):

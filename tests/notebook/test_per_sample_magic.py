@@ -3,9 +3,9 @@
 import numpy
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from helpers import terminal_shell
 import zygote_nb as zn
 import zygote_nb.numpy as np
 from zygote_nb.notebook.per_sample_cell import per_sample_of_cell
@@ -102,17 +102,8 @@ def test_a_cell_ending_in_the_mean_loss_is_refused_in_one_line(namespace):
 
 @pytest.fixture
 def shell(namespace):
-    shell = InteractiveShell.instance()
-    names_before = set(shell.user_ns)
-    formats_before = shell.display_formatter.active_types
-    shell.display_formatter.active_types = ["text/plain"]
-    shell.run_cell("%load_ext zygote_nb", store_history=False)
-    shell.user_ns.update(namespace)
-    yield shell
-    shell.run_cell("%unload_ext zygote_nb", store_history=False)
-    shell.display_formatter.active_types = formats_before
-    for name in set(shell.user_ns) - names_before:
-        del shell.user_ns[name]
+    with terminal_shell("import numpy as np", namespace) as shell:
+        yield shell
 
 
 def test_the_magic_binds_per_sample_and_prints_the_outlier(shell, capsys):

@@ -122,6 +122,8 @@ def _ancestors(end: SampleNode) -> Iterator[SampleNode]:
 
 
 def _refuse_sample_decision(box: Any, method_name: str) -> None:
+    """The per-sample policy for :func:`~zygote_nb.autograd_patches.guarded_trace`: a value that depends on the
+    example may not leave the trace; one computed from the parameters alone may."""
     if not box._node.from_data:
         return
     if method_name == "__array__":

@@ -194,3 +194,30 @@ def test_a_primitive_boxes_its_result_through_the_tracer_modules_new_box_looked_
 
     autograd.grad(keep_box_kind)(1.0)
     assert boxed_results == [False, True]
+
+
+def test_the_conversions_and_indexing_that_guarded_trace_wraps_are_methods_of_these_classes():
+    assert "__bool__" in vars(Box) and "__bool__" not in vars(ArrayBox)  # ArrayBox inherits Box's
+    assert {"__index__", "__int__"} <= set(vars(autograd_patches.IndexBox))
+    assert "__getitem__" in vars(ArrayBox)
+    with trace_stack.new_trace() as level, autograd_patches.guarded_trace(level, None, None):
+        pass  # installs the wrappers
+    assert vars(Box)["__bool__"].__module__ == "zygote_nb.autograd_patches"
+    assert vars(ArrayBox)["__getitem__"].__module__ == "zygote_nb.autograd_patches"
+    # outside a guarded trace a NumPy bool is still refused as autograd refuses it
+    with pytest.raises(TypeError, match="Can't differentiate w.r.t. type <class 'numpy.bool"):
+        new_box(numpy.bool_(True), 0, VJPNode.new_root())
+
+
+def test_a_primitive_returns_plain_values_for_the_functions_in_notrace_primitives_of_its_node_type():
+    class CountingNode(VJPNode):
+        __slots__ = ()
+
+    @primitive
+    def double(x):
+        return 2 * x
+
+    autograd_patches.register_untraced(CountingNode, [double])
+    with trace_stack.new_trace() as level:
+        box = ArrayBox(numpy.ones(2), level, CountingNode.new_root())
+        assert type(double(box)) is numpy.ndarray and isinstance(anp.sin(box), ArrayBox)

@@ -21,6 +21,12 @@ BATTERY = textwrap.dedent("""
     import numpy
     import autograd.numpy as anp
     from autograd import elementwise_grad, grad, hessian, jacobian, make_jvp
+    from autograd.extend import defvjp, primitive
+
+    positive = primitive(lambda x: numpy.greater(x, 0.0))  # a NumPy bool
+    defvjp(positive, lambda ans, x: lambda g: 0.0 * g)
+    if sys.argv[1] == "with":  # a per-sample call installs the guards of autograd_patches.guarded_trace for good
+        zygote_nb.per_sample_gradients(lambda w, x: zygote_nb.numpy.sum(w * x), numpy.ones(2), numpy.eye(2))
 
     v = numpy.array([0.3, -1.2, 0.8])
     M = numpy.array([[0.3, -1.2, 0.8], [0.5, 0.1, -0.7]])
@@ -50,6 +56,8 @@ BATTERY = textwrap.dedent("""
         "plain numpy.asarray of a box": lambda: grad(lambda x: anp.sum(numpy.asarray(x) * 2.0))(v),
         "plain numpy.asarray to float": lambda: grad(lambda x: anp.sum(numpy.asarray(x, dtype=float)))(v),
         "plain numpy.linalg.det on a box": lambda: grad(lambda x: numpy.linalg.det(x))(numpy.eye(2) * 2),
+        "a Python decision on a box": lambda: grad(lambda x: 2.0 * x if x else x)(1.5),
+        "a primitive that returns a NumPy bool": lambda: grad(lambda x: positive(x) * x)(1.5),
         "plain numpy.concatenate on boxes": lambda: grad(lambda x: anp.sum(numpy.concatenate([x, x])))(v),
     }
 

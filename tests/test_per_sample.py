@@ -1,12 +1,16 @@
 """per_sample_gradients against a loop of gradient calls, one per example, and its statistics against hand loops."""
 
+import threading
+
+import autograd.numpy as anp
 import numpy
 import pytest
+from autograd import grad
 from autograd.scipy.special import logsumexp
 
 import zygote_nb as zn
 import zygote_nb.numpy as np
-from zygote_nb.per_sample import rules
+from zygote_nb.per_sample import replay, rules
 from zygote_nb.per_sample.trace import SampleDecisionError, trace_one_sample
 
 rng = numpy.random.default_rng(7)
@@ -120,16 +124,22 @@ def test_shape_and_join_operations_and_a_parameter_only_term():
     assert_rows_match(zn.per_sample_gradients(loss, params, x), loop_of_gradients(loss, params, x))
 
 
-def test_a_primitive_without_a_batching_rule_falls_back_example_by_example():
+@pytest.mark.parametrize("ns", [np, numpy], ids=["zygote_nb.numpy", "numpy"])
+def test_a_primitive_without_a_batching_rule_falls_back_example_by_example(ns, monkeypatch):
     def loss(w, x):
-        return np.sum(np.sort(w * x) * numpy.arange(4.0))
+        return ns.linalg.det(w * x) ** 2 + np.sum(w * x)
 
-    graph = trace_one_sample(loss, [numpy.ones(4)], [numpy.ones(4)],
-                             rebuild=lambda parameters, data: (parameters[0], data[0]))
-    sort_node = next(node for node in graph.nodes if node.fun.__name__ == "sort")
-    assert rules.batched_call(sort_node, [numpy.ones((2, 4)), *sort_node.args[1:]]) is NotImplemented
-    w, x = rng.normal(size=4), rng.normal(size=(6, 4))
+    fallbacks, one_by_one = [], replay.one_by_one
+
+    def counted(node, args, batch):
+        fallbacks.append((node.fun, batch))
+        return one_by_one(node, args, batch)
+
+    monkeypatch.setattr(replay, "one_by_one", counted)
+    w, x = rng.normal(size=(3, 3)), rng.normal(size=(6, 3, 3))
+    assert anp.linalg.det not in rules.RULES
     assert_rows_match(zn.per_sample_gradients(loss, w, x), loop_of_gradients(loss, w, x))
+    assert fallbacks == [(anp.linalg.det, 6)]  # only det, the node without a rule, went example by example
 
 
 def test_chunks_within_a_small_memory_budget_give_the_same_rows():
@@ -199,3 +209,114 @@ def test_reductions_along_axes():
 
     w, x = rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 4))
     assert_rows_match(zn.per_sample_gradients(loss, w, x), loop_of_gradients(loss, w, x))
+
+
+def tile_loss(ns, w, x):
+    return ns.sum(ns.sin(ns.tile(w * x, 2)) * numpy.arange(24.0).reshape(3, 8))
+
+
+def repeat_loss(ns, w, x):
+    return ns.sum(ns.cos(ns.repeat(w * x, 2, axis=-1)) * numpy.arange(24.0).reshape(3, 8))
+
+
+def where_loss(ns, w, x):  # the branch w[0] is broadcast over the rows
+    return ns.sum(ns.where(x > 0, w[0] * x, ns.sum(w) * 0.5) ** 2)
+
+
+def norm_loss(ns, w, x):
+    return ns.sum(ns.linalg.norm(w * x, axis=1, keepdims=True) * x[:, :1])
+
+
+def flip_loss(ns, w, x):
+    return ns.sum(ns.flip(w * x, axis=0) * x) + ns.sum(ns.flip(ns.tanh(w + x)) * numpy.arange(12.0).reshape(3, 4))
+
+
+def einsum_loss(ns, w, x):
+    return ns.sum(ns.einsum("ij,kj->ik", w, x) ** 2) + ns.sum(ns.einsum("ii->i", w[:, :3] * x[:, :3]))
+
+
+def prod_loss(ns, w, x):  # some examples hold a zero
+    return ns.prod(w * x) + ns.sum(ns.prod(w + x, axis=-1)) + ns.sum(ns.prod(w * x, axis=(0,)))
+
+
+def axes_loss(ns, w, x):
+    y = ns.tanh(w * x)
+    return (ns.sum(ns.mean(y, axis=(-1, 0))) + ns.sum(ns.max(y, axis=-2)) + ns.sum(ns.var(y, axis=(0, -1)))
+            + ns.sum(ns.std(y, axis=-1, keepdims=True)) + ns.min(y, axis=(-2, -1)) + ns.sum(ns.sum(y, axis=-1)))
+
+
+@pytest.mark.parametrize("ns", [np, numpy], ids=["zygote_nb.numpy", "numpy"])
+@pytest.mark.parametrize("loss", [tile_loss, repeat_loss, where_loss, norm_loss, flip_loss, einsum_loss, prod_loss,
+                                  axes_loss], ids=lambda loss: loss.__name__)
+def test_the_repaired_functions_with_either_numpy(ns, loss):
+    w, x = rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 4))
+    x[::2, 1, 2] = 0.0
+    per_sample = zn.per_sample_gradients(lambda w, x: loss(ns, w, x), w, x)
+    assert_rows_match(per_sample, loop_of_gradients(lambda w, x: loss(ns, w, x), w, x))
+
+
+def test_shapes_and_sizes_are_constants_and_a_value_computed_index_is_still_refused():
+    def loss(w, x):
+        total = 0.0
+        for row in range(numpy.size(x) // np.size(x[0]) if numpy.size(x) != 0 else 0):
+            total = total + np.sum(w[row] * x[row]) / (len(x) * x.shape[1] * numpy.ndim(x))
+        return total + np.sum(numpy.broadcast_to(w, numpy.shape(x)) ** 2)
+
+    graph = trace_one_sample(loss, [numpy.ones((3, 4))], [numpy.ones((3, 4))],
+                             rebuild=lambda parameters, data: (parameters[0], data[0]))
+    assert not any(node.fun is anp.size for node in graph.nodes)
+    w, x = rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 4))
+    assert_rows_match(zn.per_sample_gradients(loss, w, x), loop_of_gradients(loss, w, x))
+    # integers computed from the values are not constants: using them in Python is refused
+    with pytest.raises(SampleDecisionError, match="Python decision.*np.where"):
+        zn.per_sample_gradients(lambda w, x: np.sum(w * x) * int(np.argmax(x)), numpy.ones(4), x[:, 0])
+    labels = rng.integers(0, 4, size=5)
+    for one_hot in (lambda w, x, y: np.sum(w * numpy.eye(4)[np.argmax(x)]), lambda w, x, y: np.sum(w * numpy.eye(4)[y])):
+        with pytest.raises(SampleDecisionError, match="plain array.*log_probabilities\\[y\\]"):
+            zn.per_sample_gradients(one_hot, numpy.ones(4), x[:, 0], labels)
+
+
+def test_another_thread_differentiates_and_traces_while_a_per_sample_call_runs():
+    """Two per-sample traces that start and end interleaved, and plain differentiation beside them."""
+    first_tracing, second_tracing, first_done = threading.Event(), threading.Event(), threading.Event()
+    failures, results, refused = [], {}, []
+
+    def first_loss(w, x):
+        first_tracing.set()
+        second_tracing.wait(10)
+        return np.sum(np.where(x > 0, w, 0.0) * x)
+
+    def second_loss(w, x):
+        second_tracing.set()
+        first_done.wait(10)  # the first trace has ended; this one's guard and scalar comparisons still hold
+        try:
+            bool(x[1])  # refused in the trace; the plain call on the last example passes
+        except SampleDecisionError:
+            refused.append("second")
+        return np.sum(np.where(x[0] > 0, w * w, 0.0))
+
+    def run(name, loss, x, after=None):
+        try:
+            results[name] = zn.per_sample_gradients(loss, w, x)
+        except BaseException as error:  # pytest's failures too
+            failures.append((name, error))
+        finally:
+            if after:
+                after.set()
+
+    w, x = rng.normal(size=3), rng.normal(size=(4, 3))
+    first = threading.Thread(target=run, args=("first", first_loss, x, first_done))
+    first.start()
+    first_tracing.wait(10)
+    second = threading.Thread(target=run, args=("second", second_loss, x))
+    second.start()
+    second_tracing.wait(10)
+    # Meanwhile this thread differentiates Python decisions on its own values: none is refused or rerouted.
+    assert zn.gradient(lambda v: v[0] * v[1] if v[0] else v[1], numpy.array([2.0, 3.0]))[0].tolist() == [3.0, 2.0]
+    assert grad(lambda v: v * 2.0 if v else v)(1.0) == 2.0
+    first.join(10), second.join(10)
+    assert failures == [] and refused == ["second"]
+    numpy.testing.assert_allclose(results["first"], numpy.where(x > 0, x, 0.0), rtol=0, atol=1e-15)
+    numpy.testing.assert_allclose(results["second"], numpy.where(x[:, :1] > 0, 2 * w, 0.0), rtol=0, atol=1e-15)
+    with pytest.raises(SampleDecisionError):  # and the guard is back for the next trace
+        zn.per_sample_gradients(lambda w, x: np.sum(w * x) if x[0] > 0 else 0.0, w, x)

@@ -27,6 +27,12 @@ with and without ``import zygote_nb``):
   blocks of :func:`zygote_nb.ignore_derivatives` cut what they compute; it is
   installed on the first block entered, and outside a block the wrapper boxes
   as autograd does.
+* :func:`guarded_trace` wraps ``Box.__bool__``, ``IndexBox.__index__`` /
+  ``__int__`` and ``ArrayBox.__getitem__``, and maps ``numpy.bool_`` in
+  ``Box.type_mappings``, so that the trace of
+  :func:`zygote_nb.per_sample_gradients` hears of every Python decision taken
+  from its values; installed on the first such trace, active only for the
+  thread and trace level that asked.
 
 >>> import zygote_nb
 >>> from autograd import grad
@@ -44,7 +50,7 @@ from __future__ import annotations
 import operator
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy
 # The private names below are pinned by tests/test_autograd_contract.py; modules of zygote_nb import them from here.
@@ -179,6 +185,7 @@ def install_array_dispatch(array_function: Callable, array: Callable) -> None:
 
     def __array__(self, dtype=None, copy=None):
         if _own.depth:
+            _report_conversion(self, "__array__")
             return array(self, dtype, copy)
         # NumPy reads an object without __array__ as the sequence of its elements.
         elements = numpy.empty(self.shape, dtype=object)
@@ -265,3 +272,98 @@ def install_ignore_blocks() -> None:
         if _plain_new_box is None:
             _plain_new_box = autograd.tracer.new_box
             autograd.tracer.new_box = _new_box_unless_ignored
+
+
+# ----- Guarded traces: Python conversions and tuple indices of one trace handed to its owner -----
+
+
+class _GuardedTraces(threading.local):
+    """The trace levels of this thread whose owner watches conversions and tuple indices, with its handlers."""
+
+    def __init__(self) -> None:
+        self.handlers: dict = {}
+
+
+_guarded = _GuardedTraces()
+_guards_installed = False
+
+
+def _report_conversion(box: Box, name: str) -> None:
+    handlers = _guarded.handlers.get(box._trace)
+    if handlers is not None:
+        handlers[0](box, name)
+
+
+def _converting(name: str, original: Callable) -> Callable:
+    def conversion(box, *args):
+        _report_conversion(box, name)
+        return original(box, *args)
+
+    conversion.__name__ = name
+    return conversion
+
+
+def _indexing(original: Callable) -> Callable:
+    def __getitem__(array, index):
+        handlers = _guarded.handlers.get(array._trace)
+        if handlers is not None and isinstance(index, tuple) and any(isinstance(part, Box) for part in index):
+            return handlers[1](array, index)
+        return original(array, index)
+
+    return __getitem__
+
+
+def _box_numpy_bool(value: Any, trace: int, node: Any) -> ArrayBox:
+    if trace not in _guarded.handlers:
+        raise KeyError(type(value))  # autograd's new_box then raises its own "Can't differentiate" error
+    return ArrayBox(value, trace, node)
+
+
+def _install_guards() -> None:
+    """Wrap ``Box.__bool__``, ``IndexBox.__index__``/``__int__`` and ``ArrayBox.__getitem__`` once, and box
+    NumPy bools, each consulting the calling thread's guarded levels (elsewhere they do what they did)."""
+    global _guards_installed
+    with _installing:
+        if _guards_installed:
+            return
+        for owner, name in [(Box, "__bool__"), (IndexBox, "__index__"), (IndexBox, "__int__")]:
+            setattr(owner, name, _converting(name, vars(owner)[name]))
+        ArrayBox.__getitem__ = _indexing(ArrayBox.__getitem__)
+        Box.type_mappings[numpy.bool_] = _box_numpy_bool
+        _guards_installed = True
+
+
+@contextmanager
+def guarded_trace(level: int, on_conversion: Callable, on_tuple_index: Callable) -> Iterator[None]:
+    """While the block runs in this thread, boxes of trace ``level`` report to their owner.
+
+    ``on_conversion(box, method_name)`` runs before such a box becomes a Python
+    value (``__bool__``, ``__index__``, ``__int__``) or NumPy reads it as a
+    plain array (``__array__``, inside zygote_nb's traces), and may raise;
+    ``on_tuple_index(array, index)`` replaces autograd's indexing when a tuple
+    index holds traced parts (which autograd would read as plain numbers); and
+    a primitive of the level that returns a NumPy bool (a comparison, where the
+    node type traces them) gets an ``ArrayBox``.  Other threads and other levels
+    see autograd's behaviour: the handlers live in thread-local state, and the
+    wrappers installed on first use pass everything else through.
+
+    >>> from autograd.tracer import trace_stack
+    >>> seen = []
+    >>> with trace_stack.new_trace() as level, guarded_trace(level, lambda box, name: seen.append(name), None):
+    ...     bool(IndexBox(3, level, None)), bool(IndexBox(3, level + 1, None))
+    (True, True)
+    >>> seen
+    ['__bool__']
+    """
+    _install_guards()
+    _guarded.handlers[level] = (on_conversion, on_tuple_index)
+    try:
+        yield
+    finally:
+        del _guarded.handlers[level]
+
+
+def register_untraced(node_type: type, functions: Iterable[Callable]) -> None:
+    """Have ``functions`` (primitives) return plain values in traces of ``node_type`` nodes, as autograd's
+    ``notrace_primitives`` does for the comparisons in its own traces."""
+    notrace_primitives[node_type].update(functions)

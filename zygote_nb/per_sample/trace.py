@@ -23,15 +23,15 @@ index traced arrays (``log_probabilities[y]``) and refuse to index plain ones.
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+import autograd.numpy as anp
 import numpy
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.tracer import Box, Node, isbox, trace_stack
 
-from ..autograd_patches import IndexBox, own_traces
+from ..autograd_patches import guarded_trace, own_traces, register_untraced
 from .rules import indexed
 
 _clock = itertools.count()
@@ -59,6 +59,12 @@ class SampleNode(Node):
         self.shape, self.from_data, self.order = shape, from_data, next(_clock)
 
 
+# Comparisons stay traced in these graphs (a mask must be batched too), but what depends only on
+# shapes and dtypes is the same for every example: a constant, never a node nor a decision.
+register_untraced(SampleNode, [anp.size, anp.isrealobj, anp.isscalar, anp.promote_types, anp.can_cast,
+                               anp.broadcast_shapes, anp.common_type])
+
+
 @dataclass
 class SampleGraph:
     """The trace of one example: root nodes for the parameter and data leaves, the loss node, the nodes between."""
@@ -82,7 +88,7 @@ def trace_one_sample(f: Callable, parameter_leaves: list, data_leaves: list,
         data_roots = [SampleNode.new_root(True, numpy.shape(leaf)) for leaf in data_leaves]
         parameters = [_box(leaf, level, root) for leaf, root in zip(parameter_leaves, parameter_roots)]
         data = [_box(_as_array(leaf), level, root) for leaf, root in zip(data_leaves, data_roots)]
-        with _decisions_refused(level), own_traces():
+        with guarded_trace(level, _refuse_sample_decision, _indexed_by_tuple), own_traces():
             output = f(*rebuild(parameters, data))
     if isbox(output) and output._trace == level:
         end = output._node
@@ -115,50 +121,24 @@ def _ancestors(end: SampleNode) -> Iterator[SampleNode]:
                 stack.append(parent)
 
 
-def _refuse(method_name: str, level: int, original: Callable) -> Callable:
-    def guarded(box, *args):
-        if box._trace == level and box._node.from_data:
-            raise SampleDecisionError(
-                f"per_sample_gradients: f took a Python decision from a sample's value ({method_name} of a traced "
-                "value: an if/while on it, int()/float(), or an index into a plain array) and one trace cannot "
-                "stand for every example; write it with traced operations, e.g. np.where(x > 0, a, b) for an "
-                "if, log_probabilities[y] for np.eye(n)[y] @ log_probabilities")
-        return original(box, *args)
-
-    return guarded
-
-
-def _tuple_indices_traced(original: Callable) -> Callable:
-    def getitem(array, index):
-        if isinstance(index, tuple) and any(isbox(part) for part in index):
-            return indexed(array, *index)
-        return original(array, index)
-
-    return getitem
+def _refuse_sample_decision(box: Any, method_name: str) -> None:
+    """The per-sample policy for :func:`~zygote_nb.autograd_patches.guarded_trace`: a value that depends on the
+    example may not leave the trace; one computed from the parameters alone may."""
+    if not box._node.from_data:
+        return
+    if method_name == "__array__":
+        raise SampleDecisionError(
+            "per_sample_gradients: NumPy read a sample's traced value as a plain array (numpy.asarray(x), or an "
+            "index into a plain array such as np.eye(n)[y]), which one trace cannot replay for every example; "
+            "use zygote_nb.numpy.asarray, and index traced arrays: log_probabilities[y] for "
+            "np.eye(n)[y] @ log_probabilities")
+    raise SampleDecisionError(
+        f"per_sample_gradients: f took a Python decision from a sample's value ({method_name} of a traced "
+        "value: an if/while on it, int()/float(), or an index into a plain array) and one trace cannot "
+        "stand for every example; write it with traced operations, e.g. np.where(x > 0, a, b) for an "
+        "if, log_probabilities[y] for np.eye(n)[y] @ log_probabilities")
 
 
-@contextmanager
-def _decisions_refused(level: int) -> Iterator[None]:
-    """While ``f`` runs, converting a box that depends on the example into a Python value raises.
-
-    Also, a tuple index with traced parts (``scores[np.arange(n), labels]``) is recorded as one
-    primitive, :func:`~zygote_nb.per_sample.rules.indexed`, which autograd's indexing would not trace.
-    """
-    patched = [(Box, "__bool__"), (IndexBox, "__index__"), (IndexBox, "__int__")]
-    originals = [vars(owner)[name] for owner, name in patched]
-    for (owner, name), original in zip(patched, originals):
-        setattr(owner, name, _refuse(name, level, original))
-    original_getitem = ArrayBox.__getitem__
-    ArrayBox.__getitem__ = _tuple_indices_traced(original_getitem)
-    # Comparisons are traced here (a mask must be batched too); one of two scalars is a NumPy bool.
-    added = numpy.bool_ not in Box.type_mappings
-    if added:
-        Box.type_mappings[numpy.bool_] = ArrayBox
-    try:
-        yield
-    finally:
-        for (owner, name), original in zip(patched, originals):
-            setattr(owner, name, original)
-        ArrayBox.__getitem__ = original_getitem
-        if added:
-            del Box.type_mappings[numpy.bool_]
+def _indexed_by_tuple(array: Any, index: tuple) -> Any:
+    # autograd's indexing would read the traced parts as the first example's numbers.
+    return indexed(array, *index)

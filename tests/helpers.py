@@ -53,3 +53,38 @@ def terminal_shell(setup: str = "import numpy as np", namespace: dict | None = N
         shell.display_formatter.active_types = formats_before
         for name in set(shell.user_ns) - names_before:
             del shell.user_ns[name]
+
+
+def terminal_ipython(lines: list, last_prompt: int) -> str:
+    """What a real terminal IPython prints for ``lines`` typed one by one, up to the prompt ``In [last_prompt]``.
+
+    The session runs in a pseudo-terminal (pexpect) with this checkout on the
+    path and zygote_nb's extension loaded by the lines themselves. A cell
+    magic's body ends at an empty line, after which the simple prompt asks once
+    more: type two empty lines after one.
+    """
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    pexpect = pytest.importorskip("pexpect")
+    ipython = shutil.which("ipython", path=os.path.dirname(sys.executable))
+    if ipython is None:
+        pytest.skip("no ipython next to this Python")
+    repository = Path(__file__).resolve().parents[1]
+    environment = dict(os.environ, PYTHONPATH=str(repository), TERM="dumb", PYTHONWARNINGS="ignore")
+    terminal = pexpect.spawn(ipython, ["--simple-prompt", "--no-banner", "--colors=NoColor",
+                                       "--HistoryManager.enabled=False"],
+                             env=environment, encoding="utf-8", timeout=120, dimensions=(50, 400))
+    try:
+        terminal.expect(r"In \[1\]: ")
+        for line in lines:
+            terminal.sendline(line)
+        terminal.expect(rf"In \[{last_prompt}\]: ")
+        return " ".join(terminal.before.split())
+    finally:
+        terminal.sendline("exit")
+        terminal.close(force=True)

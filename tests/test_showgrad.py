@@ -1,5 +1,7 @@
 """zygote_nb.showgrad: labels from the source, values against hand-derived gradients, once per pass."""
 
+import json
+import re
 import sys
 
 import numpy
@@ -11,7 +13,7 @@ from zygote_nb import gradient, hessian, hessian_reverse, jacobian
 from zygote_nb.forward import jvp
 from zygote_nb.showgrad import Report, capture_reports, showgrad
 
-from helpers import finite_difference_gradient
+from helpers import finite_difference_gradient, terminal_ipython
 
 
 def test_utilities_page_first_example_reports_the_gradient_of_the_use(capsys):
@@ -167,3 +169,17 @@ def test_labels_in_a_gradient_cell_are_read_from_the_cells_own_source():
     # the gradient reaching y is z, the one reaching z is y
     numpy.testing.assert_allclose(by_label["W @ x"], numpy.exp(x))
     numpy.testing.assert_allclose(by_label["np.exp(x)"], W @ x)
+
+
+@pytest.mark.slow
+def test_labels_in_a_terminal_ipython_cell_are_read_from_the_cells_own_source():
+    shown = terminal_ipython(["%load_ext zygote_nb", "import numpy as np", "import zygote_nb as zn",
+                              "W = np.array([[1.0, 2.0], [3.0, 4.0]])", "x = np.array([0.5, -1.0])",
+                              "%%gradient x --no-widget", "y = zn.showgrad(W @ x)", "z = zn.showgrad(np.exp(x))",
+                              "np.sum(y * z)", "", ""], last_prompt=7)
+    W, x = numpy.array([[1.0, 2.0], [3.0, 4.0]]), numpy.array([0.5, -1.0])
+    printed = {label: numpy.array(json.loads(values)) for label, values in re.findall(r"∂\((.+?)\) = (\[[^\]]*\])", shown)}
+    assert set(printed) == {"W @ x", "np.exp(x)"}
+    # the gradient reaching y is z = exp(x), the one reaching z is y = W @ x
+    numpy.testing.assert_allclose(printed["W @ x"], numpy.exp(x), rtol=1e-7)
+    numpy.testing.assert_allclose(printed["np.exp(x)"], W @ x, rtol=1e-7)

@@ -2,21 +2,15 @@
 ``flow.summary()`` and the result's text, with an unambiguous place and the ``np.where`` story;
 and, at the end, a real terminal IPython driven through a pseudo-terminal."""
 
-import os
-import shutil
-import sys
 import warnings
-from pathlib import Path
 
 import numpy
 import pytest
 
 import zygote_nb.numpy as np
-from helpers import finite_difference_gradient, terminal_shell
+from helpers import finite_difference_gradient, terminal_ipython, terminal_shell
 from zygote_nb import gradient
 from zygote_nb.flow import trace_gradient
-
-REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -114,26 +108,9 @@ def test_one_operation_is_singular():
 
 @pytest.mark.slow
 def test_a_terminal_ipython_prints_the_origin_sentence_and_the_story():
-    pexpect = pytest.importorskip("pexpect")
-    ipython = shutil.which("ipython", path=os.path.dirname(sys.executable))
-    if ipython is None:
-        pytest.skip("no ipython next to this Python")
-    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY), TERM="dumb", PYTHONWARNINGS="ignore")
-    terminal = pexpect.spawn(ipython, ["--simple-prompt", "--no-banner", "--colors=NoColor", "--HistoryManager.enabled=False"],
-                             env=environment, encoding="utf-8", timeout=120, dimensions=(50, 400))
-    try:
-        terminal.expect(r"In \[1\]: ")
-        for line in ("%load_ext zygote_nb", "import numpy as np", "z = np.array([1.0, 0.0, 2.0])"):
-            terminal.sendline(line)
-            terminal.expect(r"In \[\d+\]: ")
-        # A cell magic's body ends at an empty line; the simple prompt then asks once more.
-        for line in ("%%gradient z", "y = np.where(z > 0, np.sqrt(z), 0.0)", "np.sum(y)", "", ""):
-            terminal.sendline(line)
-        terminal.expect(r"In \[5\]: ")
-        shown = " ".join(terminal.before.split())
-    finally:
-        terminal.sendline("exit")
-        terminal.close(force=True)
+    shown = terminal_ipython(["%load_ext zygote_nb", "import numpy as np", "z = np.array([1.0, 0.0, 2.0])",
+                              "%%gradient z", "y = np.where(z > 0, np.sqrt(z), 0.0)", "np.sum(y)", "", ""],
+                             last_prompt=5)
     assert "! first NaN in the backward pass at In [4] line 2, sqrt in `y = np.where(z > 0, np.sqrt(z), 0.0)`" in shown
     assert "`np.sqrt(np.where(z > 0, z, 1.0))` (checked: with it every gradient is finite)" in shown
 

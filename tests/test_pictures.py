@@ -1,0 +1,50 @@
+"""What the pictures show, checked as a teacher would before projecting them: legends explain what is drawn."""
+
+from __future__ import annotations
+
+import numpy
+
+import zygote_nb.numpy as np
+from zygote_nb.flow import display_graph, layout, trace_gradient
+from zygote_nb.hooks import clip, hook
+from zygote_nb.notebook.flow_picture import graph_svg
+from zygote_nb.showgrad import showgrad
+
+# The words each legend entry writes, and the kind of box (or mark) it explains.
+LEGEND_WORDS = {"hook": ">hook<", "showgrad": ">showgrad<", "group": ">one source line<",
+                "NaN/Inf": ">NaN/Inf<", "no gradient": ">no gradient<", "loop": ">loop feeds an earlier line<",
+                "origin": ">⚠ first NaN/Inf made<"}
+
+
+def legend_of(svg: str) -> str:
+    return svg[svg.rindex("‖gradient arriving‖"):]
+
+
+def test_a_plain_graph_has_no_legend_entries_for_marks_it_does_not_draw():
+    flow = trace_gradient(lambda x: np.sum(np.tanh(x) ** 2), numpy.array([0.5, -1.0]))
+    graph = display_graph(flow)
+    assert {item.kind for item in graph.items} == {"input", "operation", "output"}
+    legend = legend_of(graph_svg(flow, graph, layout(graph)))
+    for mark, words in LEGEND_WORDS.items():
+        assert words not in legend, mark
+    for words in (">input<", ">operation<", ">output<", ">selected<"):
+        assert words in legend
+
+
+def test_every_mark_the_graph_draws_is_in_its_legend():
+    clipping = clip(0.5)
+
+    def loss(w, x):
+        hidden = np.tanh(np.dot(hook(clipping, w), x))
+        return np.sum(np.log(showgrad(hidden, name="hidden") ** 2))
+
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        flow = trace_gradient(loss, numpy.zeros((2, 3)), numpy.array([1.0, -1.0, 2.0]))
+    graph = display_graph(flow)
+    drawn = {item.kind for item in graph.items} | {"origin" for item in graph.items if item.origin}
+    assert {"hook", "showgrad", "origin"} <= drawn
+    legend = legend_of(graph_svg(flow, graph, layout(graph)))
+    for mark in drawn & LEGEND_WORDS.keys():
+        assert LEGEND_WORDS[mark] in legend, mark
+    assert LEGEND_WORDS["NaN/Inf"] in legend  # the origin's red fill is explained
+    assert LEGEND_WORDS["loop"] not in legend

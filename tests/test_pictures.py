@@ -48,3 +48,26 @@ def test_every_mark_the_graph_draws_is_in_its_legend():
         assert LEGEND_WORDS[mark] in legend, mark
     assert LEGEND_WORDS["NaN/Inf"] in legend  # the origin's red fill is explained
     assert LEGEND_WORDS["loop"] not in legend
+
+
+def test_the_curvature_notebook_says_how_many_parameters_its_network_has():
+    import json
+    import re
+    from pathlib import Path
+
+    cells = json.loads((Path(__file__).parents[1] / "notebooks" / "05_curvature.ipynb").read_text())["cells"]
+    sources = ["".join(cell["source"]) for cell in cells]
+    setup = next(source for source in sources if "sizes = [" in source)
+    namespace = {"numpy": numpy}
+    exec(setup[:setup.index("def unpack")], namespace)  # the network's shapes, as the notebook defines them
+    (claim,) = [int(number) for source in sources for number in re.findall(r"With (\d+) parameters", source)]
+    assert claim == sum(namespace["sizes"])
+
+
+def test_a_spectrum_that_converges_early_leaves_its_progress_bar_full(capsys):
+    from zygote_nb.curvature import hessian_spectrum
+
+    hessian_spectrum(lambda x: np.sum(x ** 2), numpy.ones(50), k=1, seed=0, progress=True)
+    bar = capsys.readouterr().err.rstrip().split("\r")[-1]
+    done, total = (int(number) for number in bar.split("|")[-1].split("[")[0].strip().split("/"))
+    assert done == total < 50 and "100%" in bar

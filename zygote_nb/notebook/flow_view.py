@@ -51,6 +51,11 @@ _EMPTY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 
 
+# The operation list keeps a readable width; the details take the rest and wrap inside it.
+PANEL_LAYOUTS = {"list": {"flex": "0 0 auto", "width": "44%", "min_width": "320px"},
+                 "details": {"flex": "1 1 0", "min_width": "0", "padding": "0 0 0 8px"}}
+
+
 class FlowView(widgets.VBox):
     """Widgets showing one gradient flow; ``on_replay(callback)`` hears of every replayed backward pass.
 
@@ -79,17 +84,19 @@ class FlowView(widgets.VBox):
         self.banner = widgets.HTML()
         self.report_list = widgets.HTML()
         self.graph_picture = FlowGraph()
-        self.node_list = widgets.Select(description="operation", rows=8,
-                                        layout=widgets.Layout(width="auto", min_width="300px"),
+        self.node_list = widgets.Select(description="operation", rows=8, layout=widgets.Layout(width="100%"),
                                         style={"description_width": "initial"})
-        self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"})
-        self.expand_button = widgets.Button(description="expand group", icon="expand")
+        # The list takes what the button leaves: the button is never pushed under the details beside it.
+        self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"},
+                                           layout=widgets.Layout(flex="1 1 auto", width="auto", min_width="0"))
+        self.expand_button = widgets.Button(description="expand group", icon="expand",
+                                            layout=widgets.Layout(flex="0 0 auto", width="auto"))
         self.details = widgets.HTML()
         self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none", width="380px"))
         self.hook_controls = widgets.VBox()
         # The charts are drawn by matplotlib, which costs more than the whole view: only when asked for.
         self._gradient_wanted = False
-        self.layer_choice = widgets.ToggleButtons(options=[("hidden", "off"), ("by source line", "line"),
+        self.layer_choice = widgets.ToggleButtons(options=[("off", "off"), ("by source line", "line"),
                                                            ("by input", "input")],
                                                   description="gradient flow", style={"description_width": "initial"})
         self.layer_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -104,11 +111,11 @@ class FlowView(widgets.VBox):
         self.group_list.observe(self._label_expand_button, "value")
         self.layer_choice.observe(lambda _: self._draw_layers(), "value")
         self._build_hook_controls()
-        grouping = widgets.HBox([self.group_list, self.expand_button])
+        grouping = widgets.HBox([self.group_list, self.expand_button], layout=widgets.Layout(width="100%"))
         super().__init__([
             self.banner, self.report_list, self.graph_picture,
-            widgets.HBox([widgets.VBox([self.node_list, grouping]),
-                          widgets.VBox([self.details, self.gradient_image])]),
+            widgets.HBox([widgets.VBox([self.node_list, grouping], layout=widgets.Layout(**PANEL_LAYOUTS["list"])),
+                          widgets.VBox([self.details, self.gradient_image], layout=widgets.Layout(**PANEL_LAYOUTS["details"]))]),
             self.hook_controls, self.layer_choice, self.layer_image,
         ])
         self.refresh()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy
 
 import zygote_nb.numpy as np
@@ -71,3 +73,14 @@ def test_a_spectrum_that_converges_early_leaves_its_progress_bar_full(capsys):
     bar = capsys.readouterr().err.rstrip().split("\r")[-1]
     done, total = (int(number) for number in bar.split("|")[-1].split("[")[0].strip().split("/"))
     assert done == total < 50 and "100%" in bar
+
+
+def test_the_title_of_a_small_graph_fits_its_picture():
+    flow = trace_gradient(lambda x: np.sum(x ** 2), numpy.array([0.5, -1.0]))
+    graph = display_graph(flow)
+    svg = graph_svg(flow, graph, layout(graph))
+    width = float(re.search(r'<svg [^>]*width="([\d.]+)"', svg).group(1))
+    title = re.search(r'<text x="([\d.]+)"[^>]*font-size="(\d+)"[^>]*>([^<]*click a box for details)</text>', svg)
+    left, size, words = float(title.group(1)), int(title.group(2)), title.group(3)
+    # A monospace character is 0.6 em wide.
+    assert left + len(words) * 0.6 * size <= width, (left, len(words), size, width)

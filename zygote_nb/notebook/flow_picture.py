@@ -47,6 +47,7 @@ MARK_COLOURS = (NON_FINITE_COLOUR, VANISHING_COLOUR, NO_GRADIENT_COLOUR, ORIGIN_
 MINIMUM_DECADES = 2
 PAD = 10.0
 TITLE_HEIGHT = 24.0
+TITLE_SIZE = 12
 LEGEND_ROW = 24.0
 BAR_WIDTH, BAR_STEPS = 180.0, 36
 
@@ -194,12 +195,13 @@ def graph_svg(flow: GradientFlow, graph: DisplayGraph, picture: GraphLayout, sel
     title = (f"{len(flow.operations)} operations" + (", grouped by source line" if graph.grouped else "")
              + " · fill: log10 ‖gradient arriving‖ · click a box for details")
     legend, legend_width, legend_height = legend_svg(scale, vanishing, marks_present(graph, picture, vanishing))
-    width = max(picture.width, legend_width) + 2 * PAD
+    title_width = len(title) * CHARACTER_WIDTH * TITLE_SIZE / 11  # the title is never cut off by a narrow graph
+    width = max(picture.width, legend_width, title_width) + 2 * PAD
     height = TITLE_HEIGHT + picture.height + legend_height + 2 * PAD
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}">'
             f'<rect width="100%" height="100%" fill="#ffffff"/>'
-            f"{text_lines([title], PAD, PAD + 10, size=12)}"
+            f"{text_lines([title], PAD, PAD + 10, size=TITLE_SIZE)}"
             f'<g transform="translate({PAD},{PAD + TITLE_HEIGHT})">{"".join(parts)}</g>'
             f'<g transform="translate({PAD},{PAD + TITLE_HEIGHT + picture.height + 8})">{legend}</g></svg>')
 

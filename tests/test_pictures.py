@@ -84,3 +84,16 @@ def test_the_title_of_a_small_graph_fits_its_picture():
     left, size, words = float(title.group(1)), int(title.group(2)), title.group(3)
     # A monospace character is 0.6 em wide.
     assert left + len(words) * 0.6 * size <= width, (left, len(words), size, width)
+
+
+def test_the_per_sample_picture_names_each_outlier_with_three_significant_digits():
+    from zygote_nb.notebook.per_sample_cell import per_sample_of_cell
+    from zygote_nb.notebook.per_sample_view import per_sample_figure
+
+    # Example 3 is far from the others: its loss (3 - 0)^2 = 9 exactly, the others' below 0.003.
+    points = numpy.array([0.0, 0.05, -0.05, 3.0, 0.02, -0.03, 0.01, 0.04, -0.02, 0.03, 0.0, -0.01])
+    result = per_sample_of_cell("\n(points - centre) ** 2\n", ["centre"], {"np": np, "points": points, "centre": numpy.zeros(1)})
+    (outlier, loss, norm), *_ = result.outliers()
+    assert outlier == 3 and loss == 9.0
+    texts = [text.get_text() for text in per_sample_figure(result).axes[0].texts]
+    assert texts[0] == "#3\nloss 9.00\nnorm 6.00"  # d/dc (x - c)^2 = -2 (x - c): norm 6, written as the table would

@@ -97,3 +97,19 @@ def test_the_per_sample_picture_names_each_outlier_with_three_significant_digits
     assert outlier == 3 and loss == 9.0
     texts = [text.get_text() for text in per_sample_figure(result).axes[0].texts]
     assert texts[0] == "#3\nloss 9.00\nnorm 6.00"  # d/dc (x - c)^2 = -2 (x - c): norm 6, written as the table would
+
+
+def test_a_one_column_block_is_named_as_one_column():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("%load_ext zygote_nb", store_history=False)
+    shell.user_ns.update({"np": np, "x": numpy.linspace(-1.0, 1.0, 3), "scale": 2.0})
+    try:
+        shell.run_cell("%%jacobian x scale -o seen\nnp.sin(scale * x)", store_history=False).raise_error()
+        text = shell.user_ns["seen"].summary()
+    finally:
+        shell.run_cell("%unload_ext zygote_nb", store_history=False)
+        for name in ("np", "x", "scale", "seen"):
+            shell.user_ns.pop(name, None)
+    assert "x: columns 0–2" in text and "scale: column 3" in text and "3–3" not in text

@@ -307,7 +307,7 @@ class JacobianResult(MatrixResult):
         skipped = [name for name, jacobian in self.grad.items() if jacobian is None]
         lines = self.matrix_text() if self.plottable else []
         if len(self.blocks()) > 1:
-            lines.extend(f"  {name}: columns {start}–{start + size - 1}"
+            lines.extend(f"  {name}: " + (f"columns {start}–{start + size - 1}" if size > 1 else f"column {start}")
                          for (name, size), start in zip(self.blocks(), _starts(self.blocks())))
         lines.extend(f"  {name}: no Jacobian (only numbers and arrays get one)" for name in skipped)
         return lines

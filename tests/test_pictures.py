@@ -113,3 +113,16 @@ def test_a_one_column_block_is_named_as_one_column():
         for name in ("np", "x", "scale", "seen"):
             shell.user_ns.pop(name, None)
     assert "x: columns 0–2" in text and "scale: column 3" in text and "3–3" not in text
+
+
+def test_a_negative_zero_is_written_zero_in_statistics_and_values():
+    from zygote_nb.flow import trace_gradient
+    from zygote_nb.notebook.results import format_value
+
+    counts = numpy.array([0.0, 4.0])  # the gradient of -counts · log(r) arriving at log is -counts: max is -0.0
+    flow = trace_gradient(lambda r: np.sum(r - counts * np.log(r)), numpy.array([1.0, 2.0]))
+    (log,) = [node for node in flow.operations if node.name == "log"]
+    assert numpy.signbit(log.gradient.maximum) and log.gradient.maximum == 0
+    text = log.gradient.describe()
+    assert "max 0," in text and "-0," not in text and "min -4" in text
+    assert format_value(-0.0) == "0" and format_value(-0.25) == "-0.25"

@@ -49,7 +49,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, (bool, numpy.bool_)) or value is None:
         return repr(value)
     if isinstance(value, (int, float, numpy.integer, numpy.floating)):
-        return f"{float(value):.6g}"
+        return f"{float(value) + 0.0:.6g}"  # + 0.0 turns -0.0 into 0
     if isinstance(value, numpy.ndarray):
         return numpy.array2string(value, precision=4, threshold=FULL_ENTRIES, edgeitems=3, suppress_small=True)
     text = repr(value)

@@ -142,8 +142,12 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
             " return [frame.querySelector('svg').getBoundingClientRect().width > frame.clientWidth + 1,"
             " view.querySelector('.zygote-flow-more').textContent !== '']; }")
         assert wider == said, index
-    grouped = views.nth(2)  # the expand button sits beside its list, not under the details panel, even on a laptop
-    page.set_viewport_size({"width": 1100, "height": 1500})
+    page.set_viewport_size({"width": 1100, "height": 1500})  # a laptop's width
+    nan_view = views.nth(1)  # long operation names: the list still ends where the details begin
+    nan_view.scroll_into_view_if_needed()
+    listed = nan_view.locator(".zygote-flow-nodes select").bounding_box()
+    assert listed["x"] + listed["width"] <= nan_view.locator(".zygote-flow-details").bounding_box()["x"]
+    grouped = views.nth(2)  # the expand button sits beside its list, not under the details panel
     grouped.scroll_into_view_if_needed()
     button = grouped.get_by_role("button", name=re.compile("expand")).bounding_box()
     details = grouped.locator(".zygote-flow-details").bounding_box()

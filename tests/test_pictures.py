@@ -126,3 +126,15 @@ def test_a_negative_zero_is_written_zero_in_statistics_and_values():
     text = log.gradient.describe()
     assert "max 0," in text and "-0," not in text and "min -4" in text
     assert format_value(-0.0) == "0" and format_value(-0.25) == "-0.25"
+
+
+def test_the_static_graph_shrinks_to_a_narrow_page_but_never_below_readable():
+    from zygote_nb.notebook.flow_view import FlowView
+
+    flow = trace_gradient(lambda x: np.sum(np.tanh(np.exp(np.sin(x)) * 2.0) ** 2), numpy.array([0.5, -1.0]))
+    bundle = FlowView(flow)._repr_mimebundle_()
+    width = float(re.search(r'width="([\d.]+)"', bundle["image/svg+xml"]).group(1))
+    style = re.search(r'<img [^>]*alt="gradient flow graph" style="([^"]*)"', bundle["text/html"]).group(1)
+    minimum = float(re.search(r"min-width:([\d.]+)px", style).group(1))
+    assert 0.75 * width <= minimum < width and "max-width:100%" not in style
+    assert '<div style="overflow-x:auto"><img ' in bundle["text/html"]  # what does not fit scrolls

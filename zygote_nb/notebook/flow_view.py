@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import weakref
 from typing import Callable
 
@@ -51,6 +52,7 @@ _EMPTY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 
 
+MINIMUM_ZOOM = 0.8  # flow_graph.js's floor too: smaller, the 11-unit labels cannot be read
 # The operation list keeps a readable width; the details take the rest and wrap inside it.
 PANEL_LAYOUTS = {"list": {"flex": "0 0 auto", "width": "44%", "min_width": "320px"},
                  "details": {"flex": "1 1 0", "min_width": "0", "padding": "0 0 0 8px"}}
@@ -330,9 +332,12 @@ def static_bundle(flow: GradientFlow, svg: str) -> dict:
     """The graph as SVG and PNG, the text summary, and all of it in escaped HTML: the view without widgets."""
     encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     summary = flow.summary()
+    width = float(re.search(r'width="([\d.]+)"', svg).group(1))
+    # Shrunk to a narrow page (the docs) but, as in the live view, never below 80%: past that it scrolls.
     page = (f'<div class="zygote-flow-static">{banner_html(flow)}{reports_html(flow)}'
-            f'<img src="data:image/svg+xml;base64,{encoded}" alt="gradient flow graph" style="max-width:100%"/>'
-            f"<pre>{html.escape(summary)}</pre></div>")
+            f'<div style="overflow-x:auto"><img src="data:image/svg+xml;base64,{encoded}" alt="gradient flow graph" '
+            f'style="width:100%;max-width:{width:.0f}px;min-width:{MINIMUM_ZOOM * width:.0f}px"/></div>'
+            f'<pre style="overflow-x:auto">{html.escape(summary)}</pre></div>')
     png = base64.b64encode(svg_png(svg)).decode("ascii")
     return {"image/svg+xml": svg, "image/png": png, "text/plain": summary, "text/html": page}
 

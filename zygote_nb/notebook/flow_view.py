@@ -54,7 +54,7 @@ _EMPTY_PNG = base64.b64decode(
 
 MINIMUM_ZOOM = 0.8  # flow_graph.js's floor too: smaller, the 11-unit labels cannot be read
 # The operation list keeps a readable width; the details take the rest and wrap inside it.
-PANEL_LAYOUTS = {"list": {"flex": "0 0 auto", "width": "44%", "min_width": "320px"},
+PANEL_LAYOUTS = {"list": {"flex": "0 0 auto", "width": "44%", "min_width": "320px", "margin": "0 12px 0 0"},
                  "details": {"flex": "1 1 0", "min_width": "0", "padding": "0 0 0 8px"}}
 
 

@@ -138,3 +138,12 @@ def test_the_static_graph_shrinks_to_a_narrow_page_but_never_below_readable():
     minimum = float(re.search(r"min-width:([\d.]+)px", style).group(1))
     assert 0.75 * width <= minimum < width and "max-width:100%" not in style
     assert '<div style="overflow-x:auto"><img ' in bundle["text/html"]  # what does not fit scrolls
+
+
+def test_the_static_view_folds_its_text_under_the_picture():
+    from zygote_nb.notebook.flow_view import FlowView
+
+    flow = trace_gradient(lambda x: np.sum(np.tanh(x) ** 2), numpy.array([0.5, -1.0]))
+    page = FlowView(flow)._repr_mimebundle_()["text/html"]
+    folded = page[page.index("<details>"):page.index("</details>")]
+    assert page.index("<img ") < page.index("<details>") and "gradient flow: 3 operations" in folded

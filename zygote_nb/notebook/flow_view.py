@@ -337,7 +337,9 @@ def static_bundle(flow: GradientFlow, svg: str) -> dict:
     page = (f'<div class="zygote-flow-static">{banner_html(flow)}{reports_html(flow)}'
             f'<div style="overflow-x:auto"><img src="data:image/svg+xml;base64,{encoded}" alt="gradient flow graph" '
             f'style="width:100%;max-width:{width:.0f}px;min-width:{MINIMUM_ZOOM * width:.0f}px"/></div>'
-            f'<pre style="overflow-x:auto">{html.escape(summary)}</pre></div>')
+            # The text repeats the picture line by line (long for a long chain): folded, one click away.
+            f'<details><summary>the graph as text</summary><pre style="overflow-x:auto">{html.escape(summary)}</pre>'
+            "</details></div>")
     png = base64.b64encode(svg_png(svg)).decode("ascii")
     return {"image/svg+xml": svg, "image/png": png, "text/plain": summary, "text/html": page}
 

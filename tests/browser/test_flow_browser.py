@@ -136,6 +136,23 @@ def test_the_flow_demo_renders_and_answers_selection_and_hook_slider(lab, browse
     expect(page.locator(".zygote-flow-banner").nth(1)).to_contain_text("first Inf in the backward pass")
     expect(page.locator(".zygote-flow-reports").first).to_contain_text("∂(hidden) =")
     screenshot(page, views.nth(1), "flow_view_nan_origin")
+    for index in range(4):  # a graph wider than its frame says so; one that fits says nothing
+        wider, said = views.nth(index).evaluate(
+            "view => { const frame = view.querySelector('.zygote-flow-frame');"
+            " return [frame.querySelector('svg').getBoundingClientRect().width > frame.clientWidth + 1,"
+            " view.querySelector('.zygote-flow-more').textContent !== '']; }")
+        assert wider == said, index
+    page.set_viewport_size({"width": 1100, "height": 1500})  # a laptop's width
+    nan_view = views.nth(1)  # long operation names: the list still ends where the details begin
+    nan_view.scroll_into_view_if_needed()
+    listed = nan_view.locator(".zygote-flow-nodes select").bounding_box()
+    assert listed["x"] + listed["width"] <= nan_view.locator(".zygote-flow-details").bounding_box()["x"]
+    grouped = views.nth(2)  # the expand button sits beside its list, not under the details panel
+    grouped.scroll_into_view_if_needed()
+    button = grouped.get_by_role("button", name=re.compile("expand")).bounding_box()
+    details = grouped.locator(".zygote-flow-details").bounding_box()
+    assert button["x"] + button["width"] <= details["x"]
+    page.set_viewport_size({"width": 1400, "height": 1500})
 
     first = views.first
     first.scroll_into_view_if_needed()

@@ -129,4 +129,7 @@ class HvpBar:
 
     def close(self) -> None:
         if self._bar is not None:
+            if self._bar.n < self._bar.total:  # stopped early (converged): end full at what was done, not stuck at 86%
+                self._bar.total = self._bar.n
+                self._bar.refresh()
             self._bar.close()

@@ -47,7 +47,7 @@ class Summary:
         for label, number in (("min", self.minimum), ("max", self.maximum),
                               ("mean", self.mean), ("norm", self.norm)):
             if number is not None:
-                parts.append(f"{label} {number:.4g}")
+                parts.append(f"{label} {number + 0.0:.4g}")  # + 0.0 turns -0.0 into 0: no "max -0"
         if self.nan_count:
             parts.append(f"{self.nan_count} NaN")
         if self.inf_count:

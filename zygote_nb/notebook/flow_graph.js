@@ -22,11 +22,16 @@ function render({ model, el }) {
     element.addEventListener("click", action);
     toolbar.appendChild(element);
   };
+  // Said in words, since a scrollbar may be hidden: part of the graph lies outside the frame.
+  const more = document.createElement("span");
+  more.className = "zygote-flow-more";
+  more.style.cssText = "color:#b15928;font-weight:bold";
   const applyZoom = () => {
     const svg = frame.querySelector("svg");
     if (!svg) return;
     svg.style.width = `${natural[0] * zoom}px`;
     svg.style.height = `${natural[1] * zoom}px`;
+    more.textContent = natural[0] * zoom > frame.clientWidth + 1 ? "⇆ more to the right: drag, or fit" : "";
   };
   // Fit the width, but never so small that a projected label cannot be read: wider graphs scroll.
   const fitZoom = () => Math.min(1, Math.max(0.8, (frame.clientWidth - 4) / natural[0]));
@@ -36,7 +41,7 @@ function render({ model, el }) {
   const hint = document.createElement("span");
   hint.textContent = "click a box to select it · hover for details · drag to pan · ctrl+wheel to zoom";
   hint.style.color = "#666";
-  toolbar.appendChild(hint);
+  toolbar.append(hint, more);
 
   const markSelected = () => {
     const key = model.get("selected");

@@ -24,5 +24,8 @@ class FlowGraph(anywidget.AnyWidget):
     """The graph picture: ``svg`` to show, ``selected`` the key of the selected box (set by a click too)."""
 
     _esm = Path(__file__).with_name("flow_graph.js")
+    # The view's operation list shrinks to its column: a <select> is otherwise as wide as its longest line,
+    # and runs under the details panel beside it.
+    _css = ".zygote-flow-nodes, .zygote-flow-nodes select { min-width: 0; }"
     svg = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)

@@ -5,7 +5,7 @@ and is filled by the log10 norm of the gradient that arrived at it, on a
 scale of whole decades at least two wide (or the one the reader fixes).
 The NaN/Inf origin is filled by what it *made* (red: a NaN or Inf), carries
 ``⚠`` and a dark border; hooks, ``showgrad``, groups, inputs and the output
-have their own shapes; the legend under the graph explains every mark.
+have their own shapes; the legend under the graph explains every mark it draws (and no other).
 Each box carries its source line and statistics as a ``<title>`` (the
 tooltip), and ``data-key`` for the live view's clicks.  User text is
 escaped, and nothing refers to an ``id``, so two pictures on one page never
@@ -47,6 +47,7 @@ MARK_COLOURS = (NON_FINITE_COLOUR, VANISHING_COLOUR, NO_GRADIENT_COLOUR, ORIGIN_
 MINIMUM_DECADES = 2
 PAD = 10.0
 TITLE_HEIGHT = 24.0
+TITLE_SIZE = 12
 LEGEND_ROW = 24.0
 BAR_WIDTH, BAR_STEPS = 180.0, 36
 
@@ -193,19 +194,37 @@ def graph_svg(flow: GradientFlow, graph: DisplayGraph, picture: GraphLayout, sel
             "</g>")
     title = (f"{len(flow.operations)} operations" + (", grouped by source line" if graph.grouped else "")
              + " · fill: log10 ‖gradient arriving‖ · click a box for details")
-    legend, legend_width, legend_height = legend_svg(scale, vanishing)
-    width = max(picture.width, legend_width) + 2 * PAD
+    legend, legend_width, legend_height = legend_svg(scale, vanishing, marks_present(graph, picture, vanishing))
+    title_width = len(title) * CHARACTER_WIDTH * TITLE_SIZE / 11  # the title is never cut off by a narrow graph
+    width = max(picture.width, legend_width, title_width) + 2 * PAD
     height = TITLE_HEIGHT + picture.height + legend_height + 2 * PAD
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}">'
             f'<rect width="100%" height="100%" fill="#ffffff"/>'
-            f"{text_lines([title], PAD, PAD + 10, size=12)}"
+            f"{text_lines([title], PAD, PAD + 10, size=TITLE_SIZE)}"
             f'<g transform="translate({PAD},{PAD + TITLE_HEIGHT})">{"".join(parts)}</g>'
             f'<g transform="translate({PAD},{PAD + TITLE_HEIGHT + picture.height + 8})">{legend}</g></svg>')
 
 
-def legend_svg(scale: tuple[int, int], vanishing: float) -> tuple[str, float, float]:
-    """Every mark of the picture explained: the colour scale, the special fills, the shapes. Returns (svg, width, height)."""
+def marks_present(graph: DisplayGraph, picture: GraphLayout, vanishing: float) -> set[str]:
+    """The marks the picture draws: its kinds of box, special fills, ``"origin"`` and ``"loop"`` (the legend explains only these)."""
+    marks = {item.kind for item in graph.items}
+    for item in graph.items:
+        if item.origin is not None:
+            marks.add("origin")
+        if item.origin is not None or not item.finite:
+            marks.add("NaN/Inf")
+        elif item.gradient_norm is None:
+            marks.add("no gradient")
+        elif item.gradient_norm < vanishing:
+            marks.add("vanishing")
+    if any(edge.loop for edge in picture.edges):
+        marks.add("loop")
+    return marks
+
+
+def legend_svg(scale: tuple[int, int], vanishing: float, marks: set[str]) -> tuple[str, float, float]:
+    """The marks of the picture explained: the colour scale, then the special fills and shapes it uses. Returns (svg, width, height)."""
     low, high = scale
     parts = [text_lines(["‖gradient arriving‖"], 0, 12)]
     x = 21 * CHARACTER_WIDTH
@@ -219,17 +238,23 @@ def legend_svg(scale: tuple[int, int], vanishing: float) -> tuple[str, float, fl
         parts.append(f'<line x1="{tick:.1f}" y1="14" x2="{tick:.1f}" y2="18" stroke="#333333"/>')
         parts.append(f'<text x="{tick:.1f}" y="29" font-size="10" text-anchor="middle">1e{decade}</text>')
     x += BAR_WIDTH + 24
-    for colour, words in ((NON_FINITE_COLOUR, "NaN/Inf"), (VANISHING_COLOUR, f"< {vanishing:g}"),
-                          (NO_GRADIENT_COLOUR, "no gradient")):
+    fills = ((NON_FINITE_COLOUR, "NaN/Inf", "NaN/Inf"), (VANISHING_COLOUR, f"< {vanishing:g}", "vanishing"),
+             (NO_GRADIENT_COLOUR, "no gradient", "no gradient"))
+    for colour, words, mark in fills:
+        if mark not in marks:
+            continue
         parts.append(f'<rect x="{x:.1f}" y="2" width="14" height="12" fill="{colour}" stroke="#333333"/>')
         parts.append(text_lines([words], x + 18, 12))
         x += 18 + (len(words) + 2) * CHARACTER_WIDTH
     first_row_width = x
-    samples = [("input", "input", False), ("operation", "operation", False), ("output", "output", False),
-               ("hook", "hook", False), ("showgrad", "showgrad", False), ("group", "one source line", False),
-               ("operation", "⚠ first NaN/Inf made", True)]
+    samples = [("input", "input", "input"), ("operation", "operation", "operation"), ("output", "output", "output"),
+               ("hook", "hook", "hook"), ("showgrad", "showgrad", "showgrad"), ("group", "one source line", "group"),
+               ("operation", "⚠ first NaN/Inf made", "origin")]
     x, y = 0.0, 2 * LEGEND_ROW
-    for kind, words, origin in samples:
+    for kind, words, mark in samples:
+        if mark not in marks:
+            continue
+        origin = mark == "origin"
         fill = NON_FINITE_COLOUR if origin else "#ffffff"
         parts.append(box_shape(kind, (x, y - 4, x + 22, y + 12), fill, origin))
         parts.append(text_lines([words], x + 28, y + 8))
@@ -238,8 +263,9 @@ def legend_svg(scale: tuple[int, int], vanishing: float) -> tuple[str, float, fl
                  f'stroke="{SELECTED_BORDER}" stroke-width="2.5"/>')
     parts.append(text_lines(["selected"], x + 28, y + 8))
     x += 28 + 10 * CHARACTER_WIDTH
-    parts.append(f'<line x1="{x:.1f}" y1="{y + 4:.1f}" x2="{x + 22:.1f}" y2="{y + 4:.1f}" stroke="{EDGE_COLOUR}" '
-                 'stroke-width="1.2" stroke-dasharray="4 3"/>')
-    parts.append(text_lines(["loop feeds an earlier line"], x + 28, y + 8))
-    x += 28 + 27 * CHARACTER_WIDTH
+    if "loop" in marks:
+        parts.append(f'<line x1="{x:.1f}" y1="{y + 4:.1f}" x2="{x + 22:.1f}" y2="{y + 4:.1f}" stroke="{EDGE_COLOUR}" '
+                     'stroke-width="1.2" stroke-dasharray="4 3"/>')
+        parts.append(text_lines(["loop feeds an earlier line"], x + 28, y + 8))
+        x += 28 + 27 * CHARACTER_WIDTH
     return "".join(parts), max(first_row_width, x), 2 * LEGEND_ROW + 16

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import weakref
 from typing import Callable
 
@@ -49,6 +50,12 @@ LIVE_RECORDINGS = 4  # views of different cells that keep their recordings (each
 
 _EMPTY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+
+
+MINIMUM_ZOOM = 0.8  # flow_graph.js's floor too: smaller, the 11-unit labels cannot be read
+# The operation list keeps a readable width; the details take the rest and wrap inside it.
+PANEL_LAYOUTS = {"list": {"flex": "0 0 auto", "width": "44%", "min_width": "320px", "margin": "0 12px 0 0"},
+                 "details": {"flex": "1 1 0", "min_width": "0", "padding": "0 0 0 8px"}}
 
 
 class FlowView(widgets.VBox):
@@ -79,17 +86,19 @@ class FlowView(widgets.VBox):
         self.banner = widgets.HTML()
         self.report_list = widgets.HTML()
         self.graph_picture = FlowGraph()
-        self.node_list = widgets.Select(description="operation", rows=8,
-                                        layout=widgets.Layout(width="auto", min_width="300px"),
+        self.node_list = widgets.Select(description="operation", rows=8, layout=widgets.Layout(width="100%"),
                                         style={"description_width": "initial"})
-        self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"})
-        self.expand_button = widgets.Button(description="expand group", icon="expand")
+        # The list takes what the button leaves: the button is never pushed under the details beside it.
+        self.group_list = widgets.Dropdown(description="group", style={"description_width": "initial"},
+                                           layout=widgets.Layout(flex="1 1 auto", width="auto", min_width="0"))
+        self.expand_button = widgets.Button(description="expand group", icon="expand",
+                                            layout=widgets.Layout(flex="0 0 auto", width="auto"))
         self.details = widgets.HTML()
         self.gradient_image = widgets.Image(format="png", layout=widgets.Layout(display="none", width="380px"))
         self.hook_controls = widgets.VBox()
         # The charts are drawn by matplotlib, which costs more than the whole view: only when asked for.
         self._gradient_wanted = False
-        self.layer_choice = widgets.ToggleButtons(options=[("hidden", "off"), ("by source line", "line"),
+        self.layer_choice = widgets.ToggleButtons(options=[("off", "off"), ("by source line", "line"),
                                                            ("by input", "input")],
                                                   description="gradient flow", style={"description_width": "initial"})
         self.layer_image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -104,11 +113,11 @@ class FlowView(widgets.VBox):
         self.group_list.observe(self._label_expand_button, "value")
         self.layer_choice.observe(lambda _: self._draw_layers(), "value")
         self._build_hook_controls()
-        grouping = widgets.HBox([self.group_list, self.expand_button])
+        grouping = widgets.HBox([self.group_list, self.expand_button], layout=widgets.Layout(width="100%"))
         super().__init__([
             self.banner, self.report_list, self.graph_picture,
-            widgets.HBox([widgets.VBox([self.node_list, grouping]),
-                          widgets.VBox([self.details, self.gradient_image])]),
+            widgets.HBox([widgets.VBox([self.node_list, grouping], layout=widgets.Layout(**PANEL_LAYOUTS["list"])),
+                          widgets.VBox([self.details, self.gradient_image], layout=widgets.Layout(**PANEL_LAYOUTS["details"]))]),
             self.hook_controls, self.layer_choice, self.layer_image,
         ])
         self.refresh()
@@ -323,9 +332,14 @@ def static_bundle(flow: GradientFlow, svg: str) -> dict:
     """The graph as SVG and PNG, the text summary, and all of it in escaped HTML: the view without widgets."""
     encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     summary = flow.summary()
+    width = float(re.search(r'width="([\d.]+)"', svg).group(1))
+    # Shrunk to a narrow page (the docs) but, as in the live view, never below 80%: past that it scrolls.
     page = (f'<div class="zygote-flow-static">{banner_html(flow)}{reports_html(flow)}'
-            f'<img src="data:image/svg+xml;base64,{encoded}" alt="gradient flow graph" style="max-width:100%"/>'
-            f"<pre>{html.escape(summary)}</pre></div>")
+            f'<div style="overflow-x:auto"><img src="data:image/svg+xml;base64,{encoded}" alt="gradient flow graph" '
+            f'style="width:100%;max-width:{width:.0f}px;min-width:{MINIMUM_ZOOM * width:.0f}px"/></div>'
+            # The text repeats the picture line by line (long for a long chain): folded, one click away.
+            f'<details><summary>the graph as text</summary><pre style="overflow-x:auto">{html.escape(summary)}</pre>'
+            "</details></div>")
     png = base64.b64encode(svg_png(svg)).decode("ascii")
     return {"image/svg+xml": svg, "image/png": png, "text/plain": summary, "text/html": page}
 

@@ -111,7 +111,7 @@ class MatrixFreeHessianResult:
 
         work = self.work
         lines = [self.title, headline("  value", self.value),
-                 f"  matrix-free ({self.reason}): {self.size:,} parameters, {work.hvps} Hessian-vector products",
+                 f"  matrix-free ({self.reason}): {work.hvps} Hessian-vector products in all",
                  *work.curvature.lines()]
         if work.trace is not None:
             lines.append(f"  trace ≈ {work.trace.estimate:.6g} ± {work.trace.stderr:.2g} (standard error; Hutch++, "

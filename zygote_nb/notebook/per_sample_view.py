@@ -44,7 +44,7 @@ def per_sample_figure(result) -> Figure:
     top = histogram.get_ylim()[1]
     for rank, (index, loss, norm) in enumerate(result.outliers()[:NAMED_OUTLIERS]):
         histogram.axvline(norm, color="#c0392b", linewidth=1.2)
-        histogram.annotate(f"#{index}\nloss {loss:.3g}\nnorm {norm:.3g}", (norm, top * (0.95 - 0.22 * rank)),
+        histogram.annotate(f"#{index}\nloss {loss:#.3g}\nnorm {norm:#.3g}", (norm, top * (0.95 - 0.22 * rank)),
                            xytext=(-4, 0), textcoords="offset points", ha="right", va="top", fontsize=8,
                            color="#c0392b")
     names = stats.names

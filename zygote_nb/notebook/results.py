@@ -49,7 +49,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, (bool, numpy.bool_)) or value is None:
         return repr(value)
     if isinstance(value, (int, float, numpy.integer, numpy.floating)):
-        return f"{float(value):.6g}"
+        return f"{float(value) + 0.0:.6g}"  # + 0.0 turns -0.0 into 0
     if isinstance(value, numpy.ndarray):
         return numpy.array2string(value, precision=4, threshold=FULL_ENTRIES, edgeitems=3, suppress_small=True)
     text = repr(value)
@@ -307,7 +307,7 @@ class JacobianResult(MatrixResult):
         skipped = [name for name, jacobian in self.grad.items() if jacobian is None]
         lines = self.matrix_text() if self.plottable else []
         if len(self.blocks()) > 1:
-            lines.extend(f"  {name}: columns {start}–{start + size - 1}"
+            lines.extend(f"  {name}: " + (f"columns {start}–{start + size - 1}" if size > 1 else f"column {start}")
                          for (name, size), start in zip(self.blocks(), _starts(self.blocks())))
         lines.extend(f"  {name}: no Jacobian (only numbers and arrays get one)" for name in skipped)
         return lines

@@ -88,3 +88,12 @@ def terminal_ipython(lines: list, last_prompt: int) -> str:
     finally:
         terminal.sendline("exit")
         terminal.close(force=True)
+
+
+def embedded_svg(bundle: dict) -> str:
+    """The SVG document a display bundle's HTML embeds as ``<img src="data:image/svg+xml;base64,…">``."""
+    import base64
+    import re
+
+    encoded = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', bundle["text/html"]).group(1)
+    return base64.b64decode(encoded).decode("utf-8")

@@ -12,7 +12,8 @@ backward pass over the recorded operations (the forward pass does not run
 again).
 
 Outside a widget front end (nbconvert, GitHub, a docs page) the view's
-display bundle also carries the graph as SVG (with a PNG fallback) and a text
+display bundle also carries the graph as SVG inside its HTML (each picture stored once; a PNG
+for front ends that show no HTML) and a text
 summary, in an HTML form where every user string is escaped.
 
 A recording keeps every intermediate value alive, so when a ``%%gradient``
@@ -25,7 +26,7 @@ released, and disables its controls.
 >>> from zygote_nb.flow import trace_gradient
 >>> view = FlowView(trace_gradient(lambda x: np.sum(np.log(x)), np.array([1.0, 0.0])))
 >>> sorted(view._repr_mimebundle_())
-['application/vnd.jupyter.widget-view+json', 'image/png', 'image/svg+xml', 'text/html', 'text/plain']
+['application/vnd.jupyter.widget-view+json', 'image/png', 'text/html', 'text/plain']
 """
 
 from __future__ import annotations
@@ -329,7 +330,11 @@ def retire_older_views(view: FlowView, cell: str) -> None:
 
 
 def static_bundle(flow: GradientFlow, svg: str) -> dict:
-    """The graph as SVG and PNG, the text summary, and all of it in escaped HTML: the view without widgets."""
+    """The view without widgets: escaped HTML holding the SVG graph and the text, a PNG of the graph, the text.
+
+    The SVG is stored only inside the HTML (which every notebook front end and the docs show) and
+    the PNG only on its own, so that a saved notebook carries each picture once.
+    """
     encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     summary = flow.summary()
     width = float(re.search(r'width="([\d.]+)"', svg).group(1))
@@ -341,7 +346,7 @@ def static_bundle(flow: GradientFlow, svg: str) -> dict:
             f'<details><summary>the graph as text</summary><pre style="overflow-x:auto">{html.escape(summary)}</pre>'
             "</details></div>")
     png = base64.b64encode(svg_png(svg)).decode("ascii")
-    return {"image/svg+xml": svg, "image/png": png, "text/plain": summary, "text/html": page}
+    return {"image/png": png, "text/plain": summary, "text/html": page}
 
 
 def banner_html(flow: GradientFlow) -> str:

@@ -149,3 +149,16 @@ def test_the_text_summary_writes_rounding_noise_as_zero():
     jacobian = numpy.array([[0.4161, 5.551e-17], [-0.0, 0.8323]])
     summary = JacobianResult("y", numpy.zeros(2), {"x": numpy.zeros(2)}, {"x": jacobian}).summary()
     assert "e-17" not in summary and "-0." not in summary and "0.4161" in summary
+
+
+def test_the_table_judges_a_block_s_noise_against_the_whole_matrix():
+    from zygote_nb.notebook.results import HessianResult, JacobianResult
+
+    # The second input's block holds only rounding noise next to the first block's entries.
+    blocks = {"x": numpy.array([0.4161, 0.8323]), "scale": numpy.array([5.551e-17, -1.1e-16])}
+    table = JacobianResult("y", numpy.zeros(2), {"x": 1.0, "scale": 2.0}, blocks).to_html()
+    assert "e-17" not in table and "e-16" not in table and "0.8323" in table
+    # A Hessian result's table lists the gradient: its tiny entries are judged against the gradient itself.
+    gradient = {"x": numpy.array([3e-17, 2e-17])}
+    hessian_table = HessianResult("f", 1.0, {"x": numpy.zeros(2)}, gradient, numpy.eye(2)).to_html()
+    assert "3e-17" in hessian_table  # a gradient that small is the gradient, not noise of the Hessian

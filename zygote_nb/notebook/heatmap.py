@@ -181,14 +181,19 @@ def colour_bar_axes(right_name_length: int) -> tuple:
     return (left + width + gap, bottom, COLOUR_BAR_WIDTH, height)
 
 
-def without_noise(matrix: numpy.ndarray) -> numpy.ndarray:
-    """``matrix`` with entries below ``NOISE`` times its largest finite magnitude (and ``-0.0``) set to ``0.0``.
+def without_noise(matrix: numpy.ndarray, scale_of: numpy.ndarray | None = None) -> numpy.ndarray:
+    """``matrix`` with entries below ``NOISE`` times the largest finite magnitude (and ``-0.0``) set to ``0.0``.
+
+    The largest magnitude is ``matrix``'s own, or that of ``scale_of`` (the
+    whole matrix, when ``matrix`` is one block of it).
 
     >>> without_noise(numpy.array([[0.25, 5.55e-17], [-0.0, numpy.nan]]))
     array([[0.25,  0.  ],
            [0.  ,   nan]])
+    >>> without_noise(numpy.array([5.55e-17, 1e-16]), scale_of=numpy.array([0.5, 1e-16]))
+    array([0., 0.])
     """
-    limit = colour_limit(finite_range(matrix))
+    limit = colour_limit(finite_range(matrix if scale_of is None else scale_of))
     with numpy.errstate(invalid="ignore"):
         return numpy.where(numpy.abs(matrix) < NOISE * limit, 0.0, matrix)
 

@@ -202,7 +202,8 @@ class MatrixResult:
     A subclass is a dataclass with ``output_source``, ``value``, ``inputs`` and
     ``grad``, and provides ``matrix``, ``blocks()`` (``(input name,
     columns)`` in order), ``row_blocks()``, ``summary_body()`` and
-    ``TABLE_CAPTION`` (what the statistics table under the picture lists).
+    ``TABLE_CAPTION`` (what the statistics table under the picture lists) and ``TABLE_IS_BLOCK`` (whether
+    those are blocks of the matrix).
     """
 
     def __getitem__(self, name: str) -> Any:
@@ -230,11 +231,19 @@ class MatrixResult:
 
     def matrix_text(self) -> list[str]:
         """The matrix in full when small, else its statistics: what a terminal shows."""
-        matrix = self.matrix
+        matrix = heatmap.without_noise(self.matrix)
         lines = [f"  {matrix.shape[0]}×{matrix.shape[1]} matrix, {heatmap.describe_range(heatmap.finite_range(matrix))}"]
         if matrix.size <= FULL_ENTRIES:
-            lines.extend("    " + line for line in format_value(heatmap.without_noise(matrix)).splitlines())
+            lines.extend("    " + line for line in format_value(matrix).splitlines())
         return lines
+
+    def table_entries(self, name: str) -> Any:
+        """What the table lists for input ``name``, rounding noise written 0 as in the heatmap (``None`` stays)."""
+        entries = self.grad[name]
+        if entries is None or numpy.iscomplexobj(entries):
+            return entries
+        cleaned = heatmap.without_noise(numpy.asarray(entries), scale_of=self.matrix if self.TABLE_IS_BLOCK else None)
+        return cleaned if numpy.ndim(entries) else float(cleaned)
 
     def to_html(self, plot: bool = True) -> str:
         """The heatmap (embedded as PNG) when ``plot``, then a table per input and the summary lines."""
@@ -242,7 +251,7 @@ class MatrixResult:
         if plot and self.plottable:
             encoded = base64.b64encode(self.heatmap_png).decode("ascii")
             image = f'<img alt="{_escape(self.title)}" src="data:image/png;base64,{encoded}"/><br/>'
-        rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.grad[name])}</tr>"
+        rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.table_entries(name))}</tr>"
                        for name in self.inputs)
         body = f"<pre>{_escape(chr(10).join(self.summary_body()))}</pre>"
         caption = f'<caption style="text-align: left; white-space: nowrap">{_escape(self.TABLE_CAPTION)}</caption>'
@@ -285,6 +294,7 @@ class JacobianResult(MatrixResult):
     grad: dict
 
     TABLE_CAPTION = "the Jacobian's block for each input (∂ output / ∂ input)"
+    TABLE_IS_BLOCK = True  # its entries are the matrix's: noise is judged against the whole matrix
 
     def titled(self, output_text: str) -> str:
         return f"Jacobian of {output_text} with respect to {', '.join(self.inputs)}"
@@ -337,6 +347,7 @@ class HessianResult(MatrixResult):
     size_rule: str = ""  # why %%hessian formed the dense matrix
 
     TABLE_CAPTION = "the gradient for each input at this point (first derivatives, not the Hessian)"
+    TABLE_IS_BLOCK = False
 
     def titled(self, output_text: str) -> str:
         return f"Hessian of {output_text} with respect to {', '.join(self.inputs)}"

@@ -49,8 +49,8 @@ from typing import Any, Callable, Iterator
 import numpy
 # The private names below are pinned by tests/test_autograd_contract.py; modules of zygote_nb import them from here.
 from autograd.builtins import container_untake  # noqa: F401
-from autograd.core import (JVPNode, SparseObject, VJPNode, VSpace, add_outgrads, primitive_jvps,  # noqa: F401
-                           primitive_vjps, sparse_add, sum_outgrads)
+from autograd.core import (JVPNode, SparseObject, VJPNode, VSpace, add_outgrads, backward_pass,  # noqa: F401
+                           primitive_jvps, primitive_vjps, sparse_add, sum_outgrads, trace, vspace)
 from autograd.numpy import _original_where, numpy_vjps, numpy_wrapper  # noqa: F401
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.numpy.numpy_vjps import match_complex, unbroadcast, unbroadcast_f, untake  # noqa: F401
@@ -150,11 +150,13 @@ for _integer_type in INTEGER_TYPES:
 
 
 def register_node_type(node_type: type) -> None:
-    """Record ``node_type`` nodes as autograd records ``VJPNode`` ones: comparisons and the like untraced.
+    """Record ``node_type`` nodes as autograd records its base (``VJPNode`` or ``JVPNode``): comparisons and the
+    like untraced.
 
     The same set object is shared, so that later registrations count too.
     """
-    notrace_primitives[node_type] = notrace_primitives[VJPNode]
+    base = JVPNode if issubclass(node_type, JVPNode) else VJPNode
+    notrace_primitives[node_type] = notrace_primitives[base]
 
 
 # ----- NumPy's dispatch protocols on ArrayBox -----
@@ -265,3 +267,90 @@ def install_ignore_blocks() -> None:
         if _plain_new_box is None:
             _plain_new_box = autograd.tracer.new_box
             autograd.tracer.new_box = _new_box_unless_ignored
+
+
+# ----- zygote_nb's own derivative rules, beside autograd's tables -----
+
+# Rules zygote_nb gives to autograd's primitives (anything in autograd.numpy): a missing forward rule, a
+# repaired one, a derivative for a ufunc autograd wraps without one. Registered in autograd's own
+# ``primitive_vjps`` / ``primitive_jvps`` they would change plain autograd; kept here, only the nodes of
+# zygote_nb's traces see them (RecordedNode, OwnJVPNode, the engine's and per_sample's passes).
+own_vjps: dict = {}
+own_jvps: dict = {}
+
+
+def define_own(define: Callable, fun: Callable, *rules: Any, **options: Any) -> None:
+    """Run autograd's rule maker ``define`` (``defvjp``, ``defjvp``, ``def_linear``...) for ``fun`` into zygote_nb's tables.
+
+    autograd's makers write into its global tables under the function they are given, so they are given a
+    stand-in that calls ``fun``; its entries are moved to zygote_nb's tables at once.
+
+    >>> import autograd.numpy as anp
+    >>> from autograd.extend import def_linear
+    >>> define_own(def_linear, anp.astype)
+    >>> anp.astype in own_jvps, anp.astype in primitive_jvps
+    (True, False)
+    """
+
+    def stand_in(*args, **kwargs):
+        return fun(*args, **kwargs)
+
+    stand_in.__name__ = getattr(fun, "__name__", "primitive")
+    define(stand_in, *rules, **options)
+    for own, table in ((own_vjps, primitive_vjps), (own_jvps, primitive_jvps)):
+        if stand_in in table:
+            own[fun] = table.pop(stand_in)
+
+
+def vjp_maker_of(fun: Callable, argnums: tuple = ()) -> Callable:
+    """The reverse rule zygote_nb's traces use for ``fun``: its own, else autograd's (NotImplementedError if none)."""
+    maker = own_vjps.get(fun) or primitive_vjps.get(fun)
+    if maker is None:
+        raise NotImplementedError(f"VJP of {getattr(fun, '__name__', fun)} wrt argnums {argnums} not defined")
+    return maker
+
+
+def jvp_maker_of(fun: Callable, argnums: tuple = ()) -> Callable:
+    """The forward rule zygote_nb's traces use for ``fun``: its own, else autograd's (NotImplementedError if none)."""
+    maker = own_jvps.get(fun) or primitive_jvps.get(fun)
+    if maker is None:
+        raise NotImplementedError(f"JVP of {getattr(fun, '__name__', fun)} wrt argnums {argnums} not defined")
+    return maker
+
+
+class OwnJVPNode(JVPNode):
+    """autograd's forward-mode node, reading zygote_nb's rules first."""
+
+    __slots__ = ()
+
+    def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        self.g = jvp_maker_of(fun, parent_argnums)(parent_argnums, [parent.g for parent in parents],
+                                                   value, args, kwargs)
+
+
+class OwnVJPNode(VJPNode):
+    """autograd's reverse-mode node, reading zygote_nb's rules first (for rules that differentiate inside)."""
+
+    __slots__ = ()
+
+    def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        self.parents = parents
+        self.vjp = vjp_maker_of(fun, parent_argnums)(parent_argnums, value, args, kwargs)
+
+
+register_node_type(OwnJVPNode)
+register_node_type(OwnVJPNode)
+
+
+def own_make_vjp(fun: Callable, x: Any) -> tuple[Callable, Any]:
+    """autograd's ``core.make_vjp`` with zygote_nb's rules: ``(vjp, fun(x))``."""
+    with own_traces():
+        value, end = trace(OwnVJPNode.new_root(), fun, x)
+
+    def vjp(cotangent):
+        if end is None:
+            return vspace(x).zeros()
+        with own_traces():
+            return backward_pass(cotangent, end)
+
+    return vjp, value

@@ -354,3 +354,52 @@ def own_make_vjp(fun: Callable, x: Any) -> tuple[Callable, Any]:
             return backward_pass(cotangent, end)
 
     return vjp, value
+
+
+# ----- ndarray's methods on ArrayBox, inside zygote_nb's traces -----
+
+# Conversions Python looks up on the type; outside zygote_nb's traces they fail as they did without them.
+_CONVERSIONS = {"__float__": float, "__int__": int, "__complex__": complex}
+
+
+class _OwnTraceAttribute:
+    """An ``ArrayBox`` attribute: zygote_nb's version inside its traces; elsewhere ``ArrayBox``'s own, or none."""
+
+    def __init__(self, name: str, own: Any, original: Any):
+        self.name, self.own, self.original = name, own, original
+
+    def __get__(self, box: Any, owner: type | None = None) -> Any:
+        if box is None:
+            return self
+        if _own.depth:
+            return self.own.__get__(box, owner)
+        if self.original is not None:
+            return self.original.__get__(box, owner)
+        # What Python does for an object without the attribute, in its own words (an instance of a bare
+        # class of the same name raises the same errors).
+        bare = type(type(box).__name__, (), {})()
+        if self.name in _CONVERSIONS:
+            return lambda: _CONVERSIONS[self.name](bare)
+        if self.name.startswith("__"):
+            return lambda other: NotImplemented  # an operator: Python asks the other operand, then raises
+        return getattr(bare, self.name)
+
+
+def install_array_methods(methods: dict[str, Any]) -> None:
+    """Give ``ArrayBox`` the attributes ``methods`` (name: function or property) inside zygote_nb's traces.
+
+    Outside them an ``ArrayBox`` keeps autograd's attribute of that name, or
+    lacks it, so plain autograd (``autograd.grad``, ``make_jvp``) is unchanged.
+    Installing again replaces zygote_nb's versions and keeps autograd's.
+
+    >>> import zygote_nb  # installs zygote_nb.array_methods
+    >>> from autograd import grad
+    >>> float(grad(lambda x: x * hasattr(x, "copy"))(1.0))  # autograd's ArrayBox has no copy()
+    0.0
+    >>> zygote_nb.gradient(lambda x: x.copy() * 2.0, 1.0)
+    (2.0,)
+    """
+    for name, method in methods.items():
+        current = vars(ArrayBox).get(name)
+        original = current.original if isinstance(current, _OwnTraceAttribute) else current
+        setattr(ArrayBox, name, _OwnTraceAttribute(name, method, original))

@@ -19,10 +19,26 @@ with and without ``import zygote_nb``):
 * :func:`install_array_dispatch` gives ``ArrayBox`` NumPy's
   ``__array_function__`` / ``__array__`` protocols, in force inside zygote_nb's
   traces; elsewhere they do what NumPy does for an object without them.
+* zygote_nb's rules for autograd's own primitives (forward rules autograd
+  lacks or gets wrong, reverse rules for ufuncs it wraps without one, the
+  rules of :mod:`zygote_nb.numpy`) go into zygote_nb's own tables
+  (:data:`own_vjps`, :data:`own_jvps`, filled by :func:`define_own`), never
+  into autograd's ``primitive_vjps`` / ``primitive_jvps``.  zygote_nb's traces
+  read them first (:func:`vjp_maker_of`, :func:`jvp_maker_of`): ``RecordedNode``
+  of :mod:`zygote_nb.pullback`, :class:`OwnJVPNode` (forward mode),
+  :class:`OwnVJPNode` (:func:`own_make_vjp`, for rules that differentiate
+  inside), the engine's passes and per_sample's replay.  Rules of
+  zygote_nb's own primitives (joins, checkpoints, hooks...) are registered
+  with autograd as any extension's are: only zygote_nb's functions reach them.
+* :func:`install_array_methods` gives ``ArrayBox`` ndarray methods it lacks
+  (``x.copy()``, ``x.real``, ``x // 2``...) and repaired ones (``x.repeat``,
+  ``x.sum``...), seen only inside zygote_nb's traces; elsewhere an
+  ``ArrayBox`` has autograd's attributes, and lacks the others.
 * :func:`replace_primitive_body` and :func:`replace_vjp_helper` let the device
   rules (:mod:`zygote_nb.backends.autograd_rules`) run beside autograd's own;
   they are installed only when a device array type is registered, and NumPy
-  values keep autograd's code.
+  values keep autograd's code (those rules are registered in autograd's tables
+  and choose autograd's rule for NumPy values).
 * :func:`install_ignore_blocks` wraps ``autograd.tracer.new_box`` so that the
   blocks of :func:`zygote_nb.ignore_derivatives` cut what they compute; it is
   installed on the first block entered, and outside a block the wrapper boxes

@@ -22,10 +22,13 @@ functions, so both modes come for free. A few keep NumPy's own (faster or
 exact) value and take their derivatives from such a composition; the joins are
 new primitives with their own rules.
 
->>> import zygote_nb.numpy as np
->>> from autograd import grad
->>> grad(lambda x: np.sum(np.stack([x[0] * x[1], x[1]])))(np.array([2.0, 3.0]))
-array([3., 3.])
+The rules zygote_nb gives autograd's own functions are read by zygote_nb's
+traces only (:mod:`zygote_nb.autograd_patches`), so differentiate with
+zygote_nb (``autograd.grad`` sees autograd's rules):
+
+>>> import zygote_nb, zygote_nb.numpy as np
+>>> zygote_nb.gradient(lambda x: np.sum(np.stack([x[0] * x[1], np.cbrt(x[1])])), np.array([2.0, 8.0]))
+(array([8.        , 2.08333333]),)
 """
 
 import numpy as _numpy

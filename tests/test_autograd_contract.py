@@ -207,11 +207,13 @@ def test_autograds_rule_makers_write_into_its_tables_under_the_function_they_are
     autograd_patches.define_own(defvjp, scaled, lambda ans, x: lambda g: 3.0 * g)
     autograd_patches.define_own(def_linear, scaled)
     autograd_patches.define_own(defjvp, anp.sin, lambda g, ans, x: g * anp.cos(x))
+    try:
+        assert primitive_jvps[anp.sin] is not autograd_patches.own_jvps[anp.sin]
+    finally:
+        del autograd_patches.own_jvps[anp.sin]
     assert scaled not in primitive_vjps and scaled not in primitive_jvps
-    assert primitive_jvps[anp.sin] is not autograd_patches.own_jvps[anp.sin]
     assert autograd_patches.own_vjps[scaled]((0,), 6.0, (2.0,), {})(1.0) == (3.0,)
     assert autograd_patches.own_jvps[scaled]((0,), [1.0], 6.0, (2.0,), {}) == 3.0
-    del autograd_patches.own_jvps[anp.sin]
 
 
 def test_jvp_node_keeps_its_tangent_in_g_and_has_its_own_notrace_set():

@@ -221,3 +221,42 @@ def test_a_primitive_returns_plain_values_for_the_functions_in_notrace_primitive
     with trace_stack.new_trace() as level:
         box = ArrayBox(numpy.ones(2), level, CountingNode.new_root())
         assert type(double(box)) is numpy.ndarray and isinstance(anp.sin(box), ArrayBox)
+
+
+def test_autograds_rule_makers_write_into_its_tables_under_the_function_they_are_given():
+    # define_own hands them a stand-in and moves its entries into zygote_nb's tables.
+    from autograd.extend import def_linear, defjvp, defvjp
+
+    @primitive
+    def scaled(x):
+        return 3.0 * x
+
+    autograd_patches.define_own(defvjp, scaled, lambda ans, x: lambda g: 3.0 * g)
+    autograd_patches.define_own(def_linear, scaled)
+    autograd_patches.define_own(defjvp, anp.sin, lambda g, ans, x: g * anp.cos(x))
+    try:
+        assert primitive_jvps[anp.sin] is not autograd_patches.own_jvps[anp.sin]
+    finally:
+        del autograd_patches.own_jvps[anp.sin]
+    assert scaled not in primitive_vjps and scaled not in primitive_jvps
+    assert autograd_patches.own_vjps[scaled]((0,), 6.0, (2.0,), {})(1.0) == (3.0,)
+    assert autograd_patches.own_jvps[scaled]((0,), [1.0], 6.0, (2.0,), {}) == 3.0
+
+
+def test_jvp_node_keeps_its_tangent_in_g_and_has_its_own_notrace_set():
+    assert list(JVPNode.__slots__) == ["g"]
+    parameters = list(inspect.signature(JVPNode.__init__).parameters)
+    assert parameters == ["self", "value", "fun", "args", "kwargs", "parent_argnums", "parents"]
+    assert JVPNode.new_root(2.0).g == 2.0
+    assert anp.equal in notrace_primitives[JVPNode]
+    assert notrace_primitives[autograd_patches.OwnJVPNode] is notrace_primitives[JVPNode]
+    assert notrace_primitives[autograd_patches.OwnVJPNode] is notrace_primitives[VJPNode]
+
+
+def test_arraybox_methods_are_class_attributes_read_through_the_descriptor_protocol():
+    # install_array_methods keeps autograd's attribute as the fallback, so it must be in the class dict.
+    for name in ("repeat", "diagonal", "take", "trace", "ptp", "sum", "mean", "prod", "max", "min", "std", "var"):
+        installed = vars(ArrayBox)[name]
+        assert isinstance(installed, autograd_patches._OwnTraceAttribute) and installed.original is not None
+    for name in ("copy", "dot", "real", "__floordiv__", "item", "__float__"):
+        assert vars(ArrayBox)[name].original is None  # autograd's ArrayBox lacks them

@@ -6,7 +6,10 @@ and warning must be identical.  The battery includes rules autograd gets wrong
 (``tile`` with short reps, ``repeat`` with a negative axis, ``outer`` of a
 matrix), so a global re-registration of a rule by anyone is caught, and the
 protocols zygote_nb adds only to its own traces (integers, NumPy's
-``__array_function__`` and ``__array__``).
+``__array_function__`` and ``__array__``), rules zygote_nb gives autograd's
+own primitives (kept in zygote_nb's tables: a forward rule autograd lacks, one
+it gets wrong, a reverse rule on a ufunc autograd wraps without one), and the
+methods zygote_nb adds to ``ArrayBox``.
 """
 
 import json
@@ -20,7 +23,8 @@ BATTERY = textwrap.dedent("""
         import zygote_nb, zygote_nb.numpy, zygote_nb.notebook.magics  # noqa: F401
     import numpy
     import autograd.numpy as anp
-    from autograd import elementwise_grad, grad, hessian, jacobian, make_jvp
+    from autograd import elementwise_grad, grad, hessian, jacobian
+    from autograd.core import make_jvp
     from autograd.extend import defvjp, primitive
 
     positive = primitive(lambda x: numpy.greater(x, 0.0))  # a NumPy bool
@@ -59,6 +63,22 @@ BATTERY = textwrap.dedent("""
         "a Python decision on a box": lambda: grad(lambda x: 2.0 * x if x else x)(1.5),
         "a primitive that returns a NumPy bool": lambda: grad(lambda x: positive(x) * x)(1.5),
         "plain numpy.concatenate on boxes": lambda: grad(lambda x: anp.sum(numpy.concatenate([x, x])))(v),
+        # zygote_nb's rules on autograd's own primitives live in zygote_nb's tables:
+        "forward det (autograd has no rule)": lambda: make_jvp(anp.linalg.det, W[:, :2])(numpy.eye(2)),
+        "forward astype (autograd has no rule)": lambda: make_jvp(lambda x: x.astype(float), v)(v),
+        "forward fft (autograd has no rule)": lambda: make_jvp(anp.fft.fft, v)(v),
+        "forward var with a tuple axis (autograd's rule fails)": lambda: make_jvp(lambda x: anp.var(x, axis=(0, 1)), M)(M),
+        "forward norm with keepdims (autograd's rule fails)":
+            lambda: make_jvp(lambda x: anp.linalg.norm(x, axis=1, keepdims=True), M)(M),
+        "reverse cbrt (autograd wraps it without a rule)": lambda: grad(lambda x: anp.sum(anp.cbrt(x)))(v),
+        "reverse copysign (autograd wraps it without a rule)": lambda: grad(lambda x: anp.sum(anp.copysign(x, -1.0)))(v),
+        "forward asarray": lambda: make_jvp(anp.asarray, v)(v),
+        # ... and the methods zygote_nb adds to ArrayBox are seen only inside its traces:
+        "a missing method": lambda: grad(lambda x: anp.sum(x.copy()))(v),
+        "a missing operator": lambda: grad(lambda x: anp.sum(x // 2.0 + x))(v),
+        "a missing conversion": lambda: grad(lambda x: float(x))(0.5),
+        "a method autograd has": lambda: grad(lambda x: anp.sum(x.repeat(2, axis=-1) * numpy.arange(6.)))(v),
+        "a method forward": lambda: make_jvp(lambda x: x.sum(axis=0), M)(M),
     }
 
     def described(value):
@@ -94,5 +114,8 @@ def test_plain_autograd_calls_give_the_same_results_errors_and_warnings_after_im
     alone, beside = run_battery("without"), run_battery("with")
     assert alone["int argument"][:2] == ["error", "TypeError"]  # the battery reaches what it is meant to
     assert alone["tile with short reps"][0] == "value"
+    assert alone["forward det (autograd has no rule)"][:2] == ["error", "NotImplementedError"]
+    assert alone["reverse cbrt (autograd wraps it without a rule)"][:2] == ["error", "NotImplementedError"]
+    assert alone["a missing method"][:2] == ["error", "AttributeError"]
     changed = {name: (alone[name], beside[name]) for name in alone if alone[name] != beside[name]}
     assert not changed, f"importing zygote_nb changed plain autograd: {changed}"

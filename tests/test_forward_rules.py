@@ -3,23 +3,36 @@
 Each rule is checked against central finite differences, and against autograd's
 own reverse-mode rule (a JVP and a VJP of the same function are adjoint). The
 Hessian tests run forward mode through autograd's backward pass, which is what
-``zn.hessian`` does.
+``zn.hessian`` does. The rules live in zygote_nb's own tables, so the
+differentiations here are autograd's ``make_jvp`` / ``make_vjp`` / ``grad`` with
+nodes that read those tables (:mod:`zygote_nb.autograd_patches`).
 """
 
 import subprocess
 import sys
 
-import autograd
 import autograd.builtins as builtins
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from autograd.core import make_jvp, make_vjp, vspace
+from autograd.core import vspace
 from autograd.misc.fixed_points import fixed_point
 
 import zygote_nb.forward_rules  # noqa: F401  (registers the rules under test)
+from zygote_nb.autograd_patches import own_make_vjp as make_vjp
+from zygote_nb.forward import jvp
 
 STEP = 1e-6
+
+
+def make_jvp(fun, x):
+    """autograd's ``make_jvp``, with zygote_nb's rules."""
+    return lambda tangent: jvp(fun, x, tangent)
+
+
+def grad(fun):
+    """autograd's ``grad`` of a scalar function, with zygote_nb's rules."""
+    return lambda x: make_vjp(fun, x)[0](1.0)
 
 
 def flatten(value):
@@ -336,7 +349,7 @@ def test_forward_over_reverse_hessian_matches_finite_differences_of_the_gradient
     f = SCALAR_FUNCTIONS[name]
     rng = np.random.default_rng(sorted(SCALAR_FUNCTIONS).index(name))
     x, direction = 0.5 * rng.standard_normal(12), rng.standard_normal(12)
-    gradient = autograd.grad(f)
+    gradient = grad(f)
     forward_over_reverse = make_jvp(gradient, x)(direction)[1]
     step = 1e-5  # the gradient is itself a difference of rounded values; a wider step keeps it exact
     expected = (gradient(x + step * direction) - gradient(x - step * direction)) / (2 * step)
@@ -345,7 +358,7 @@ def test_forward_over_reverse_hessian_matches_finite_differences_of_the_gradient
     reverse_over_reverse = make_vjp(gradient, x)[0](direction)
     np.testing.assert_allclose(forward_over_reverse, reverse_over_reverse, rtol=1e-9, atol=1e-12)
     # The rules are themselves differentiable: reverse-over-forward gives H v too.
-    reverse_over_forward = autograd.grad(lambda x: make_jvp(f, x)(direction)[1])(x)
+    reverse_over_forward = grad(lambda x: make_jvp(f, x)(direction)[1])(x)
     np.testing.assert_allclose(reverse_over_forward, forward_over_reverse, rtol=1e-9, atol=1e-12)
 
 
@@ -356,7 +369,9 @@ import autograd.builtins, autograd.numpy, autograd.numpy.fft, autograd.numpy.lin
 import autograd.misc.fixed_points
 import zygote_nb.forward_rules
 from autograd.core import primitive_jvps, primitive_vjps
-print(sorted(getattr(fun, "__name__", repr(fun)) for fun in set(primitive_vjps) - set(primitive_jvps)))
+from zygote_nb.autograd_patches import own_jvps, own_vjps
+reverse, forward = set(primitive_vjps) | set(own_vjps), set(primitive_jvps) | set(own_jvps)
+print(sorted(getattr(fun, "__name__", repr(fun)) for fun in reverse - forward))
 """
 
 

@@ -3,7 +3,8 @@
 autograd's ``ArrayBox`` (the traced array) has most of ``ndarray``'s methods
 but not ``x.copy()``, ``x.dot(y)``, ``x.conj()``, ``x.real``, ``x.imag`` or
 ``x // 2``, and some of its methods (``x.repeat``, ``x.diagonal``,
-``x.prod``...) run autograd's wrong rules. :func:`install_array_methods` gives it:
+``x.prod``...) run autograd's wrong rules. Inside zygote_nb's traces it gets
+(installed by :func:`zygote_nb.autograd_patches.install_array_methods`):
 
 * the missing methods, each the function of the same name in
   :mod:`zygote_nb.numpy` (``x // y`` and ``divmod`` have a zero derivative, as
@@ -12,12 +13,11 @@ but not ``x.copy()``, ``x.dot(y)``, ``x.conj()``, ``x.real``, ``x.imag`` or
   which take the value out of the trace, a :class:`~zygote_nb.DifferentiationError`
   that names the call and the fix;
 * ``x.repeat``, ``x.diagonal``, ``x.take``, ``x.trace``, ``x.ptp`` and the
-  reductions from :mod:`zygote_nb.numpy`, on the values zygote_nb traces; a
-  value traced by autograd's own reverse mode (``autograd.grad``) keeps
-  autograd's methods.
+  reductions from :mod:`zygote_nb.numpy`.
 
-Methods that ``ArrayBox`` lacked only raised before, so adding them changes no
-working autograd program. zygote_nb installs them on import.
+Code that uses autograd directly (``autograd.grad``, ``make_jvp``) sees
+``ArrayBox`` as autograd made it: its own methods, and none of the added ones.
+zygote_nb installs them on import.
 
 >>> import numpy, zygote_nb as zn
 >>> zn.gradient(lambda x: x.dot(x.copy()) + (x // 2).sum(), numpy.array([1.0, 3.0]))
@@ -28,12 +28,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from autograd.core import VJPNode
-from autograd.numpy.numpy_boxes import ArrayBox
-
 from . import numpy as traced_numpy
+from .autograd_patches import install_array_methods
 from .errors import DifferentiationError
-from .pullback import RecordedNode
 
 
 def _leaves_the_trace(call: str) -> Callable:
@@ -73,32 +70,7 @@ _MISSING_METHODS = {
 }
 
 
-class _RepairedMethod:
-    """A method that runs zygote_nb's function on zygote_nb's traces and autograd's on autograd's reverse traces."""
+_REPAIRED = ("repeat", "diagonal", "take", "trace", "ptp", "sum", "mean", "prod", "max", "min", "std", "var")
 
-    def __init__(self, repaired: Callable, original: Callable):
-        self.repaired, self.original = repaired, original
-
-    def __get__(self, box: Any, owner: type | None = None) -> Any:
-        if box is None:
-            return self
-        plain_autograd = isinstance(box._node, VJPNode) and not isinstance(box._node, RecordedNode)
-        return (self.original if plain_autograd else self.repaired).__get__(box, owner)
-
-
-def install_array_methods() -> None:
-    """Give autograd's ``ArrayBox`` the methods above (done on import; repeating it is harmless).
-
-    >>> install_array_methods()
-    >>> isinstance(vars(ArrayBox)["repeat"], _RepairedMethod)
-    True
-    """
-    for name, method in _MISSING_METHODS.items():
-        setattr(ArrayBox, name, method)
-    for name in ("repeat", "diagonal", "take", "trace", "ptp", "sum", "mean", "prod", "max", "min", "std", "var"):
-        current = vars(ArrayBox)[name]
-        original = current.original if isinstance(current, _RepairedMethod) else current
-        setattr(ArrayBox, name, _RepairedMethod(getattr(traced_numpy, name), original))
-
-
-install_array_methods()
+# Installed by autograd_patches, which keeps them to zygote_nb's traces.
+install_array_methods({**_MISSING_METHODS, **{name: getattr(traced_numpy, name) for name in _REPAIRED}})

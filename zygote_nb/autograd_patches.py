@@ -19,10 +19,26 @@ with and without ``import zygote_nb``):
 * :func:`install_array_dispatch` gives ``ArrayBox`` NumPy's
   ``__array_function__`` / ``__array__`` protocols, in force inside zygote_nb's
   traces; elsewhere they do what NumPy does for an object without them.
+* zygote_nb's rules for autograd's own primitives (forward rules autograd
+  lacks or gets wrong, reverse rules for ufuncs it wraps without one, the
+  rules of :mod:`zygote_nb.numpy`) go into zygote_nb's own tables
+  (:data:`own_vjps`, :data:`own_jvps`, filled by :func:`define_own`), never
+  into autograd's ``primitive_vjps`` / ``primitive_jvps``.  zygote_nb's traces
+  read them first (:func:`vjp_maker_of`, :func:`jvp_maker_of`): ``RecordedNode``
+  of :mod:`zygote_nb.pullback`, :class:`OwnJVPNode` (forward mode),
+  :class:`OwnVJPNode` (:func:`own_make_vjp`, for rules that differentiate
+  inside), the engine's passes and per_sample's replay.  Rules of
+  zygote_nb's own primitives (joins, checkpoints, hooks...) are registered
+  with autograd as any extension's are: only zygote_nb's functions reach them.
+* :func:`install_array_methods` gives ``ArrayBox`` ndarray methods it lacks
+  (``x.copy()``, ``x.real``, ``x // 2``...) and repaired ones (``x.repeat``,
+  ``x.sum``...), seen only inside zygote_nb's traces; elsewhere an
+  ``ArrayBox`` has autograd's attributes, and lacks the others.
 * :func:`replace_primitive_body` and :func:`replace_vjp_helper` let the device
   rules (:mod:`zygote_nb.backends.autograd_rules`) run beside autograd's own;
   they are installed only when a device array type is registered, and NumPy
-  values keep autograd's code.
+  values keep autograd's code (those rules are registered in autograd's tables
+  and choose autograd's rule for NumPy values).
 * :func:`install_ignore_blocks` wraps ``autograd.tracer.new_box`` so that the
   blocks of :func:`zygote_nb.ignore_derivatives` cut what they compute; it is
   installed on the first block entered, and outside a block the wrapper boxes
@@ -55,8 +71,8 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy
 # The private names below are pinned by tests/test_autograd_contract.py; modules of zygote_nb import them from here.
 from autograd.builtins import container_untake  # noqa: F401
-from autograd.core import (JVPNode, SparseObject, VJPNode, VSpace, add_outgrads, primitive_jvps,  # noqa: F401
-                           primitive_vjps, sparse_add, sum_outgrads)
+from autograd.core import (JVPNode, SparseObject, VJPNode, VSpace, add_outgrads, backward_pass,  # noqa: F401
+                           primitive_jvps, primitive_vjps, sparse_add, sum_outgrads, trace, vspace)
 from autograd.numpy import _original_where, numpy_vjps, numpy_wrapper  # noqa: F401
 from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.numpy.numpy_vjps import match_complex, unbroadcast, unbroadcast_f, untake  # noqa: F401
@@ -156,11 +172,13 @@ for _integer_type in INTEGER_TYPES:
 
 
 def register_node_type(node_type: type) -> None:
-    """Record ``node_type`` nodes as autograd records ``VJPNode`` ones: comparisons and the like untraced.
+    """Record ``node_type`` nodes as autograd records its base (``VJPNode`` or ``JVPNode``): comparisons and the
+    like untraced.
 
     The same set object is shared, so that later registrations count too.
     """
-    notrace_primitives[node_type] = notrace_primitives[VJPNode]
+    base = JVPNode if issubclass(node_type, JVPNode) else VJPNode
+    notrace_primitives[node_type] = notrace_primitives[base]
 
 
 # ----- NumPy's dispatch protocols on ArrayBox -----
@@ -367,3 +385,139 @@ def register_untraced(node_type: type, functions: Iterable[Callable]) -> None:
     """Have ``functions`` (primitives) return plain values in traces of ``node_type`` nodes, as autograd's
     ``notrace_primitives`` does for the comparisons in its own traces."""
     notrace_primitives[node_type].update(functions)
+
+
+# ----- zygote_nb's own derivative rules, beside autograd's tables -----
+
+# Rules zygote_nb gives to autograd's primitives (anything in autograd.numpy): a missing forward rule, a
+# repaired one, a derivative for a ufunc autograd wraps without one. Registered in autograd's own
+# ``primitive_vjps`` / ``primitive_jvps`` they would change plain autograd; kept here, only the nodes of
+# zygote_nb's traces see them (RecordedNode, OwnJVPNode, the engine's and per_sample's passes).
+own_vjps: dict = {}
+own_jvps: dict = {}
+
+
+def define_own(define: Callable, fun: Callable, *rules: Any, **options: Any) -> None:
+    """Run autograd's rule maker ``define`` (``defvjp``, ``defjvp``, ``def_linear``...) for ``fun`` into zygote_nb's tables.
+
+    autograd's makers write into its global tables under the function they are given, so they are given a
+    stand-in that calls ``fun``; its entries are moved to zygote_nb's tables at once.
+
+    >>> from autograd.extend import def_linear, primitive
+    >>> halve = primitive(lambda x: x / 2)
+    >>> define_own(def_linear, halve)
+    >>> halve in own_jvps, halve in primitive_jvps
+    (True, False)
+    """
+
+    def stand_in(*args, **kwargs):
+        return fun(*args, **kwargs)
+
+    stand_in.__name__ = getattr(fun, "__name__", "primitive")
+    define(stand_in, *rules, **options)
+    for own, table in ((own_vjps, primitive_vjps), (own_jvps, primitive_jvps)):
+        if stand_in in table:
+            own[fun] = table.pop(stand_in)
+
+
+def vjp_maker_of(fun: Callable, argnums: tuple = ()) -> Callable:
+    """The reverse rule zygote_nb's traces use for ``fun``: its own, else autograd's (NotImplementedError if none)."""
+    maker = own_vjps.get(fun) or primitive_vjps.get(fun)
+    if maker is None:
+        raise NotImplementedError(f"VJP of {getattr(fun, '__name__', fun)} wrt argnums {argnums} not defined")
+    return maker
+
+
+def jvp_maker_of(fun: Callable, argnums: tuple = ()) -> Callable:
+    """The forward rule zygote_nb's traces use for ``fun``: its own, else autograd's (NotImplementedError if none)."""
+    maker = own_jvps.get(fun) or primitive_jvps.get(fun)
+    if maker is None:
+        raise NotImplementedError(f"JVP of {getattr(fun, '__name__', fun)} wrt argnums {argnums} not defined")
+    return maker
+
+
+class OwnJVPNode(JVPNode):
+    """autograd's forward-mode node, reading zygote_nb's rules first."""
+
+    __slots__ = ()
+
+    def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        self.g = jvp_maker_of(fun, parent_argnums)(parent_argnums, [parent.g for parent in parents],
+                                                   value, args, kwargs)
+
+
+class OwnVJPNode(VJPNode):
+    """autograd's reverse-mode node, reading zygote_nb's rules first (for rules that differentiate inside)."""
+
+    __slots__ = ()
+
+    def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        self.parents = parents
+        self.vjp = vjp_maker_of(fun, parent_argnums)(parent_argnums, value, args, kwargs)
+
+
+register_node_type(OwnJVPNode)
+register_node_type(OwnVJPNode)
+
+
+def own_make_vjp(fun: Callable, x: Any) -> tuple[Callable, Any]:
+    """autograd's ``core.make_vjp`` with zygote_nb's rules: ``(vjp, fun(x))``."""
+    with own_traces():
+        value, end = trace(OwnVJPNode.new_root(), fun, x)
+
+    def vjp(cotangent):
+        if end is None:
+            return vspace(x).zeros()
+        with own_traces():
+            return backward_pass(cotangent, end)
+
+    return vjp, value
+
+
+# ----- ndarray's methods on ArrayBox, inside zygote_nb's traces -----
+
+# Conversions Python looks up on the type; outside zygote_nb's traces they fail as they did without them.
+_CONVERSIONS = {"__float__": float, "__int__": int, "__complex__": complex}
+
+
+class _OwnTraceAttribute:
+    """An ``ArrayBox`` attribute: zygote_nb's version inside its traces; elsewhere ``ArrayBox``'s own, or none."""
+
+    def __init__(self, name: str, own: Any, original: Any):
+        self.name, self.own, self.original = name, own, original
+
+    def __get__(self, box: Any, owner: type | None = None) -> Any:
+        if box is None:
+            return self
+        if _own.depth:
+            return self.own.__get__(box, owner)
+        if self.original is not None:
+            return self.original.__get__(box, owner)
+        # What Python does for an object without the attribute, in its own words (an instance of a bare
+        # class of the same name raises the same errors).
+        bare = type(type(box).__name__, (), {})()
+        if self.name in _CONVERSIONS:
+            return lambda: _CONVERSIONS[self.name](bare)
+        if self.name.startswith("__"):
+            return lambda other: NotImplemented  # an operator: Python asks the other operand, then raises
+        return getattr(bare, self.name)
+
+
+def install_array_methods(methods: dict[str, Any]) -> None:
+    """Give ``ArrayBox`` the attributes ``methods`` (name: function or property) inside zygote_nb's traces.
+
+    Outside them an ``ArrayBox`` keeps autograd's attribute of that name, or
+    lacks it, so plain autograd (``autograd.grad``, ``make_jvp``) is unchanged.
+    Installing again replaces zygote_nb's versions and keeps autograd's.
+
+    >>> import zygote_nb  # installs zygote_nb.array_methods
+    >>> from autograd import grad
+    >>> float(grad(lambda x: x * hasattr(x, "copy"))(1.0))  # autograd's ArrayBox has no copy()
+    0.0
+    >>> zygote_nb.gradient(lambda x: x.copy() * 2.0, 1.0)
+    (2.0,)
+    """
+    for name, method in methods.items():
+        current = vars(ArrayBox).get(name)
+        original = current.original if isinstance(current, _OwnTraceAttribute) else current
+        setattr(ArrayBox, name, _OwnTraceAttribute(name, method, original))

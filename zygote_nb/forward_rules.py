@@ -6,8 +6,11 @@ function *and* through every operation of its backward pass, so one primitive
 without a JVP rule, in either place, stops it. autograd 1.9 ships VJPs without
 JVPs for its linear algebra, its FFTs, ``hypot``, ``astype``, the container
 helpers behind ``tuple + tuple`` and ``dict(...)``, and ``fixed_point``.
-Importing this module registers a JVP for each of them; ``zygote_nb`` imports it
-at start-up, and the test suite checks that no primitive is left without one.
+Importing this module gives each of them a JVP in zygote_nb's own rule table
+(:func:`zygote_nb.autograd_patches.define_own`), which zygote_nb's traces read
+before autograd's; autograd's global table is left as it is, so plain
+``autograd.make_jvp`` is unchanged. ``zygote_nb`` imports it at start-up, and
+the test suite checks that no primitive is left without one.
 
 Every rule is written in traceable NumPy, so it can itself be differentiated,
 and the linear-algebra rules accept stacks of matrices (leading batch axes), as
@@ -18,10 +21,9 @@ forward-over-reverse and reverse-over-reverse Hessians agree.
 The derivative of ``det`` at ``A`` in the direction ``I`` is ``det(A) tr(A⁻¹)``:
 
 >>> import autograd.numpy as anp
->>> from autograd.core import make_jvp
->>> import zygote_nb.forward_rules
+>>> from zygote_nb.forward import jvp
 >>> A = anp.array([[2.0, 1.0], [0.0, 3.0]])
->>> value, derivative = make_jvp(anp.linalg.det, A)(anp.eye(2))
+>>> value, derivative = jvp(anp.linalg.det, A, anp.eye(2))
 >>> float(value), float(derivative)
 (6.0, 5.0)
 """
@@ -31,11 +33,13 @@ import autograd.numpy as anp
 import autograd.numpy.fft as afft
 import autograd.numpy.linalg as alinalg
 from autograd.builtins import container_untake
-from autograd.core import make_jvp
 from autograd.extend import def_linear, defjvp, defjvp_argnum, vspace
 from autograd.misc.fixed_points import fixed_point
 from autograd.numpy import numpy_wrapper
 from autograd.tracer import getval
+
+from .autograd_patches import define_own
+from .forward import jvp
 
 # ----- helpers on the last two axes, so that stacks of matrices work -----
 
@@ -73,7 +77,8 @@ def _named_like(result, *parts):
 
 # ----- numpy -----
 
-defjvp(
+define_own(
+    defjvp,
     anp.hypot,
     lambda tangent, value, x, y: tangent * x / value,
     lambda tangent, value, x, y: tangent * y / value,
@@ -91,7 +96,7 @@ def _astype_jvp(tangent, value, x, dtype, *args, **kwargs):
 
 
 # `ArrayBox.astype` calls `_astype`, which on NumPy 2 is `anp.astype` itself.
-defjvp(numpy_wrapper._astype, _astype_jvp)
+define_own(defjvp, numpy_wrapper._astype, _astype_jvp)
 
 # ----- numpy.linalg -----
 
@@ -239,15 +244,15 @@ def _svd_jvp(tangent, result, matrix, full_matrices=True, compute_uv=True, hermi
     return _named_like(result, left_tangent, value_tangent, _conj_transpose(right_tangent))
 
 
-defjvp(alinalg.det, _det_jvp)
-defjvp(alinalg.slogdet, _slogdet_jvp)
-defjvp(alinalg.inv, _inv_jvp)
-defjvp(alinalg.solve, _solve_jvp_matrix, _solve_jvp_rhs)
-defjvp(alinalg.pinv, _pinv_jvp)
-defjvp(alinalg.cholesky, _cholesky_jvp)
-defjvp(alinalg.eigh, _eigh_jvp)
-defjvp(alinalg.eig, _eig_jvp)
-defjvp(alinalg.svd, _svd_jvp)
+define_own(defjvp, alinalg.det, _det_jvp)
+define_own(defjvp, alinalg.slogdet, _slogdet_jvp)
+define_own(defjvp, alinalg.inv, _inv_jvp)
+define_own(defjvp, alinalg.solve, _solve_jvp_matrix, _solve_jvp_rhs)
+define_own(defjvp, alinalg.pinv, _pinv_jvp)
+define_own(defjvp, alinalg.cholesky, _cholesky_jvp)
+define_own(defjvp, alinalg.eigh, _eigh_jvp)
+define_own(defjvp, alinalg.eig, _eig_jvp)
+define_own(defjvp, alinalg.svd, _svd_jvp)
 
 # ----- numpy.fft: every transform (and the padding helper of their VJPs) is linear -----
 
@@ -256,7 +261,7 @@ for _linear in (
     afft.rfft, afft.irfft, afft.rfft2, afft.irfft2, afft.rfftn, afft.irfftn,
     afft.fftshift, afft.ifftshift, afft.truncate_pad,
 ):
-    def_linear(_linear)
+    define_own(def_linear, _linear)
 del _linear
 
 # ----- containers: `tuple + tuple` on a traced tuple, and `dict(...)` -----
@@ -278,9 +283,9 @@ def _sequence_extend_left_jvp(argnum, tangent, value, args, kwargs):
     return container_untake(tangent, argnum - 1, vspace(value))
 
 
-defjvp_argnum(builtins.sequence_extend_right, _sequence_extend_right_jvp)
-defjvp_argnum(builtins.sequence_extend_left, _sequence_extend_left_jvp)
-defjvp(builtins._make_dict, "same", argnums=(1,))
+define_own(defjvp_argnum, builtins.sequence_extend_right, _sequence_extend_right_jvp)
+define_own(defjvp_argnum, builtins.sequence_extend_left, _sequence_extend_left_jvp)
+define_own(defjvp, builtins._make_dict, "same", argnums=(1,))
 
 # ----- autograd.misc.fixed_points -----
 
@@ -291,18 +296,18 @@ def _fixed_point_jvp(tangent, solution, f, a, x0, distance, tol):
     That is itself a fixed point, found with the same iteration (it converges
     wherever the iteration that found ``x*`` does).
     """
-    _, direct_effect = make_jvp(lambda parameters: f(parameters)(solution), a)(tangent)
+    _, direct_effect = jvp(lambda parameters: f(parameters)(solution), a, tangent)
 
     def tangent_step(inputs):
         parameters, point, direct_effect = inputs
         step = f(parameters)
-        return lambda point_tangent: vspace(point).add(make_jvp(step, point)(point_tangent)[1], direct_effect)
+        return lambda point_tangent: vspace(point).add(jvp(step, point, point_tangent)[1], direct_effect)
 
     start = vspace(solution).zeros()
     return fixed_point(tangent_step, builtins.tuple((a, solution, direct_effect)), start, distance, tol)
 
 
-defjvp(fixed_point, None, _fixed_point_jvp, None)
+define_own(defjvp, fixed_point, None, _fixed_point_jvp, None)
 
 # ----- repairs of two forward rules that autograd has, but that fail -----
 
@@ -330,5 +335,5 @@ def _norm_jvp(tangent, norm, x, ord=None, axis=None, keepdims=False):
     return anp.reshape(reduced_tangent, anp.shape(norm))
 
 
-defjvp(numpy_wrapper._primitive_var, _var_jvp)
-defjvp(alinalg._primitive_norm, _norm_jvp)
+define_own(defjvp, numpy_wrapper._primitive_var, _var_jvp)
+define_own(defjvp, alinalg._primitive_norm, _norm_jvp)

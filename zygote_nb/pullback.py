@@ -30,8 +30,8 @@ import numpy
 from autograd.tracer import getval, isbox, new_box, trace_stack
 
 from . import backend, structure
-from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, primitive_vjps, \
-    register_node_type
+from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, register_node_type, \
+    vjp_maker_of
 from .frames import user_position
 
 # Callbacks that see every node as it is recorded (the gradient-flow view uses this).
@@ -84,12 +84,7 @@ register_node_type(RecordedNode)
 
 
 def _make_vjp(fun, parent_argnums, value, args, kwargs) -> Callable:
-    try:
-        vjp_maker = primitive_vjps[fun]
-    except KeyError:
-        name = getattr(fun, "__name__", fun)
-        raise NotImplementedError(f"VJP of {name} wrt argnums {parent_argnums} not defined") from None
-    return vjp_maker(parent_argnums, value, args, kwargs)
+    return vjp_maker_of(fun, parent_argnums)(parent_argnums, value, args, kwargs)
 
 
 def _no_cotangents(cotangent: Any) -> tuple:

@@ -31,10 +31,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy
-from autograd.core import VJPNode, primitive_jvps, primitive_vjps
+from autograd.core import VJPNode
 from autograd.tracer import notrace_primitives
 
 import zygote_nb.numpy as traced_numpy
+from zygote_nb.autograd_patches import own_jvps, own_vjps, primitive_jvps, primitive_vjps
 from zygote_nb.engine.rules import COTANGENT_RULES
 
 from .generator import generate
@@ -56,7 +57,7 @@ def _public_functions():
 
 
 def _kind(function) -> str:
-    if function in primitive_vjps:
+    if function in primitive_vjps or function in own_vjps:  # autograd's rule or zygote_nb's own
         return "primitive"
     if function in notrace_primitives[VJPNode]:
         return "zero"
@@ -117,7 +118,7 @@ def table(programs: int = LONG_RUN_PROGRAMS) -> str:
             continue
         if kind == "primitive":
             reverse = "rule"
-            forward = "rule" if function in primitive_jvps else "—"
+            forward = "rule" if function in primitive_jvps or function in own_jvps else "—"
             batched = "rule" if function in COTANGENT_RULES else "row by row"
         else:
             reverse = forward = batched = "composition"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy
-from ..autograd_patches import SparseObject, own_traces, primitive_jvps
+from ..autograd_patches import SparseObject, jvp_maker_of, own_traces
 from .batch import add, dense
 from .rules import COTANGENT_RULES, TANGENT_RULES, value_shape
 
@@ -111,12 +111,8 @@ def _node_tangent(node, incoming: dict, batch_size: int) -> Any:
         tangent = rule(node, incoming)
         if tangent is not NotImplemented:
             return tangent
-    try:
-        jvp_maker = primitive_jvps[node.fun]
-    except KeyError:
-        name = getattr(node.fun, "__name__", node.fun)
-        raise NotImplementedError(f"JVP of {name} wrt argnums {tuple(incoming)} not defined") from None
     argnums = tuple(incoming)
+    jvp_maker = jvp_maker_of(node.fun, argnums)
     batches = [dense(incoming[argnum]) for argnum in argnums]  # expanded once, as in _node_cotangents
     rows = [jvp_maker(argnums, [_row(batch, b) for batch in batches], node.value, node.args, node.kwargs)
             for b in range(batch_size)]

@@ -22,15 +22,16 @@ functions, so both modes come for free. A few keep NumPy's own (faster or
 exact) value and take their derivatives from such a composition; the joins are
 new primitives with their own rules.
 
->>> import zygote_nb.numpy as np
->>> from autograd import grad
->>> grad(lambda x: np.sum(np.stack([x[0] * x[1], x[1]])))(np.array([2.0, 3.0]))
-array([3., 3.])
+The rules zygote_nb gives autograd's own functions are read by zygote_nb's
+traces only (:mod:`zygote_nb.autograd_patches`), so differentiate with
+zygote_nb (``autograd.grad`` sees autograd's rules):
+
+>>> import zygote_nb, zygote_nb.numpy as np
+>>> zygote_nb.gradient(lambda x: np.sum(np.stack([x[0] * x[1], np.cbrt(x[1])])), np.array([2.0, 8.0]))
+(array([8.        , 2.08333333]),)
 """
 
 import numpy as _numpy
-from autograd.differential_operators import make_jvp as _make_jvp
-from autograd.differential_operators import make_vjp as _make_vjp
 from autograd.extend import def_linear as _def_linear
 from autograd.extend import defvjp as _defvjp
 from autograd.extend import defjvp_argnums as _defjvp_argnums
@@ -40,6 +41,10 @@ from autograd.numpy import *  # noqa: F403 (re-exported on purpose)
 from autograd.numpy.numpy_vjps import match_complex as _match_complex
 from autograd.tracer import getval as _getval
 from autograd.builtins import tuple as _autograd_tuple
+from autograd.util import subvals as _subvals
+from ..autograd_patches import define_own as _define_own
+from ..autograd_patches import own_make_vjp as _own_make_vjp
+from ..forward import jvp as _jvp
 from numpy import (  # noqa: F401 (non-differentiable names that ``import *`` misses)
     False_,
     ScalarType,
@@ -60,27 +65,32 @@ from numpy import (  # noqa: F401 (non-differentiable names that ``import *`` mi
 
 
 def _differentiate_as(numpy_function, definition):
-    """Give autograd's wrapper ``numpy_function`` the derivatives of ``definition``.
+    """Give autograd's wrapper ``numpy_function`` the derivatives of ``definition``, in zygote_nb's rule tables.
 
     NumPy keeps computing the value; the reverse and forward rules differentiate
     ``definition``, a composition of differentiable functions that computes the
     same thing. Used where the wrapper must stay the one autograd calls (a
     ufunc reached through ``__array_ufunc__``) or where NumPy's value is faster.
+    The rules live in zygote_nb's own tables (:func:`~zygote_nb.autograd_patches.define_own`),
+    so plain autograd keeps its own behaviour for these functions.
     """
+
+    def along(argnums, args, kwargs):
+        return lambda inputs: definition(*_subvals(args, zip(argnums, inputs)), **kwargs)
 
     def vjp_maker(argnums, result, args, kwargs):
         def vjp(cotangent):
-            pullback, _ = _make_vjp(definition, tuple(argnums))(*args, **kwargs)
-            return pullback(cotangent)
+            pull, _ = _own_make_vjp(along(argnums, args, kwargs), tuple(args[argnum] for argnum in argnums))
+            return pull(cotangent)
 
         return vjp
 
     def jvp_maker(argnums, tangents, result, args, kwargs):
-        pushforward = _make_jvp(definition, tuple(argnums))(*args, **kwargs)
-        return pushforward(tuple(tangents))[1]
+        inputs = tuple(args[argnum] for argnum in argnums)
+        return _jvp(along(argnums, args, kwargs), inputs, tuple(tangents))[1]
 
-    _defvjp_argnums(numpy_function, vjp_maker)
-    _defjvp_argnums(numpy_function, jvp_maker)
+    _define_own(_defvjp_argnums, numpy_function, vjp_maker)
+    _define_own(_defjvp_argnums, numpy_function, jvp_maker)
 
 
 def _vecdot_definition(x1, x2, /, *, axis=-1):
@@ -142,12 +152,12 @@ _differentiate_as(divmod, lambda x1, x2: _autograd_tuple((floor_divide(x1, x2), 
 _differentiate_as(copysign, lambda x1, x2: abs(x1) * where(_numpy.signbit(_getval(x2)), -1.0, 1.0))
 
 # autograd gives ``astype`` (and so ``ArrayBox.astype``) a reverse rule only.
-_def_linear(astype)
+_define_own(_def_linear, astype)
 
 # Conversions and copies return their input's values: the derivative passes through.
 for _conversion in (asarray, asanyarray, ascontiguousarray, asfortranarray, copy, positive):
-    _defvjp(_conversion, lambda result, x, *args, **kwargs: lambda cotangent: cotangent)
-    _def_linear(_conversion)
+    _define_own(_defvjp, _conversion, lambda result, x, *args, **kwargs: lambda cotangent: cotangent)
+    _define_own(_def_linear, _conversion)
 
 # ----- Joins with linear-time derivatives -----
 

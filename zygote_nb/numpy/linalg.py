@@ -6,10 +6,9 @@ top-level functions with the matrix axes last (``matmul``, ``tensordot``,
 ``outer``, ``cross``, ``diagonal``, ``trace``). autograd wraps them without
 derivatives; here each is a composition of differentiable functions.
 
->>> import zygote_nb.numpy as np
->>> from autograd import grad
->>> grad(lambda x: np.linalg.vector_norm(x))(np.array([3.0, 4.0]))
-array([0.6, 0.8])
+>>> import zygote_nb, zygote_nb.numpy as np
+>>> zygote_nb.gradient(lambda x: np.linalg.vector_norm(x), np.array([3.0, 4.0]))
+(array([0.6, 0.8]),)
 """
 
 import functools as _functools

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy
 
-from ..autograd_patches import SparseObject, primitive_vjps
+from ..autograd_patches import SparseObject, own_vjps, primitive_vjps
 from .rules import batched_call
 
 
@@ -97,7 +97,7 @@ def one_by_one(node, args: list, batch: int) -> tuple:
     value = numpy.stack(rows)
 
     def pull(cotangent, argnums):
-        vjp_maker = primitive_vjps.get(node.fun)
+        vjp_maker = own_vjps.get(node.fun) or primitive_vjps.get(node.fun)
         if vjp_maker is None:
             name = getattr(node.fun, "__name__", node.fun)
             raise NotImplementedError(f"per_sample_gradients: {name} has no derivative rule; "

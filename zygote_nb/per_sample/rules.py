@@ -43,7 +43,7 @@ from autograd.extend import defjvp, defvjp, primitive, vspace
 from autograd.numpy.numpy_boxes import ArrayBox
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..autograd_patches import _original_where, numpy_wrapper, primitive_vjps, untake
+from ..autograd_patches import _original_where, numpy_wrapper, untake, vjp_maker_of
 from ..numpy.joins import concatenate_along, stack_along
 
 RULES: dict[Any, Callable] = {}
@@ -76,7 +76,7 @@ def rewritten(node, args: list, kwargs: dict, undo: Callable | None = None) -> t
     value = node.fun.fun(*args, **kwargs)
 
     def pull(cotangent, argnums):
-        cotangents = primitive_vjps[node.fun](argnums, value, args, kwargs)(cotangent)
+        cotangents = vjp_maker_of(node.fun, argnums)(argnums, value, args, kwargs)(cotangent)
         return [undo(argnum, part) if undo else part for argnum, part in zip(argnums, cotangents)]
 
     return value, pull

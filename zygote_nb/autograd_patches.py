@@ -85,6 +85,10 @@ from autograd.util import func  # noqa: F401
 INTEGER_TYPES = (int, numpy.int8, numpy.int16, numpy.int32, numpy.int64,
                  numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64)
 
+# The primitive behind ``box[index]``, taken before :func:`guarded_trace` may wrap ``ArrayBox.__getitem__``:
+# rule tables key on it, and a node records it whether or not the wrapper is installed.
+getitem_primitive = func(ArrayBox.__getitem__)
+
 
 # ----- A failed trace no longer leaves its level behind (for everyone) -----
 

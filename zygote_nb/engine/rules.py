@@ -39,12 +39,11 @@ import autograd.numpy as anp
 import autograd.numpy.linalg as alinalg
 import numpy
 from autograd.core import VSpace, sparse_add
-from autograd.numpy.numpy_boxes import ArrayBox
 from autograd.numpy.numpy_vjps import (dot_adjoint_0, dot_adjoint_1, tensordot_adjoint_0, tensordot_adjoint_1,
                                         untake)
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..autograd_patches import _original_where, func, numpy_wrapper, parse_einsum_input
+from ..autograd_patches import _original_where, func, getitem_primitive, numpy_wrapper, parse_einsum_input
 
 from .batch import Banded, add, align, broadcast_to, dense, unbroadcast
 
@@ -450,7 +449,7 @@ def _getitem_tangent(node, tangents):
     return NotImplemented if index is None else dense(tangents[0])[index]
 
 
-_register([func(ArrayBox.__getitem__)], _getitem_cotangent, _getitem_tangent)
+_register([getitem_primitive], _getitem_cotangent, _getitem_tangent)
 
 
 def _untake_cotangent(node, argnum, batch):

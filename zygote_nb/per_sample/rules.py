@@ -40,10 +40,9 @@ from typing import Any, Callable
 import autograd.numpy as anp
 import numpy
 from autograd.extend import defjvp, defvjp, primitive, vspace
-from autograd.numpy.numpy_boxes import ArrayBox
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..autograd_patches import _original_where, numpy_wrapper, untake, vjp_maker_of
+from ..autograd_patches import _original_where, getitem_primitive, numpy_wrapper, untake, vjp_maker_of
 from ..numpy.joins import concatenate_along, stack_along
 
 RULES: dict[Any, Callable] = {}
@@ -238,7 +237,7 @@ def _advanced_parts_apart(parts: tuple) -> bool:
     return bool(advanced) and max(advanced) - min(advanced) + 1 != len(advanced)
 
 
-RULES[ArrayBox.__getitem__] = _getitem
+RULES[getitem_primitive] = _getitem
 
 
 @primitive

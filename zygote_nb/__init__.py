@@ -6,10 +6,10 @@
 """
 
 from . import dispatch  # noqa: F401  (plain NumPy calls on traced values use traced NumPy)
-from . import forward_rules  # noqa: F401  (registers the forward-mode rules autograd lacks)
+from . import tangent_rules  # noqa: F401  (registers the forward-mode rules autograd lacks)
 from . import array_methods  # noqa: F401  (x.copy(), x.dot(y), x.real, x // 2 ... on traced arrays)
 from . import hooks
-from .backend import current_backend, set_backend, using_backend
+from .array_library import current_backend, set_backend, using_backend
 from .buffer import Buffer
 from .checkpoint import checkpointed
 from .curvature import hessian_density, hessian_spectrum, hessian_trace, hvp, loss_landscape

@@ -38,7 +38,7 @@ import numpy
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox
 
-from . import backend
+from . import array_library
 
 _FIRST_VALUE = 2  # argument position of the first written value in _assembled(snapshot, plan, *values)
 
@@ -151,11 +151,11 @@ class Buffer:
 
     def __init__(self, x: Any, *shape: Any):
         raw = getval(x)
-        raw = raw if backend.is_array(raw) else numpy.asarray(raw)  # a list or a number, as np.empty_like takes
+        raw = raw if array_library.is_array(raw) else numpy.asarray(raw)  # a list or a number, as np.empty_like takes
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         shape = tuple(int(length) for length in shape) if shape else numpy.shape(raw)
-        self._data = backend.array_namespace(raw).zeros(shape, dtype=numpy.result_type(raw))
+        self._data = array_library.array_namespace(raw).zeros(shape, dtype=numpy.result_type(raw))
         self._positions = self._writer = self._source = None  # made at the first traced write
         self._writes: list = []
         self._frozen = False
@@ -207,7 +207,7 @@ class Buffer:
 
     def __getitem__(self, index: Any) -> Any:
         snapshot = self._data[index]
-        snapshot = snapshot.copy() if backend.is_array(snapshot) else snapshot
+        snapshot = snapshot.copy() if array_library.is_array(snapshot) else snapshot
         if self._positions is None:
             return snapshot
         return self._read(snapshot, self._positions[index])

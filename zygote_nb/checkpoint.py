@@ -33,7 +33,7 @@ import numpy
 from autograd.extend import defjvp_argnums, defvjp_argnums, primitive
 from autograd.tracer import getval, isbox, trace_stack
 
-from . import backend, structure
+from . import array_library, structure
 from .forward import jvp
 from .substitution import reachable_values, substituted
 from .pullback import outside_traces, pullback, record
@@ -175,5 +175,5 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     if trace_stack.top >= 0:  # a differentiation is running: f may close over its traced values
         f = _with_closure_as_now(f)
         captured = reachable_values(f, isbox)
-    leaves = backend.on_one_library(leaves + captured)
+    leaves = array_library.on_one_library(leaves + captured)
     return _checkpointed_call(_Call(f, trees, captured, leaves), *leaves)

@@ -33,7 +33,7 @@ import numpy
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox
 
-from . import backend, structure
+from . import array_library, structure
 from .optimisers import Leaf, refuse_integer_array
 from .pullback import current_trace
 
@@ -108,7 +108,7 @@ def _require_matching_state(state: Any, model: Any, path: str, inside: tuple = (
     elif fields is not None:
         if not isinstance(state, SimpleNamespace) or vars(state).keys() != fields.keys():
             problem = f"a namespace with the attributes {sorted(fields)}"
-    elif backend.is_array(value) and numpy.issubdtype(value.dtype, numpy.inexact):
+    elif array_library.is_array(value) and numpy.issubdtype(value.dtype, numpy.inexact):
         if state is None or isinstance(state, (dict, list, tuple)):
             problem = "the state of one array (a Leaf)"
         elif isinstance(state, Leaf) and not state.fits(value):

@@ -30,7 +30,7 @@ import numpy
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox, trace_stack
 
-from . import backend
+from . import array_library
 from .forward import jvp
 
 DEFAULT_CHUNK_THRESHOLD = 12  # ForwardDiff.jl's DEFAULT_CHUNK_THRESHOLD
@@ -46,7 +46,7 @@ def _below_level(value: Any, level: int) -> Any:
 def _jacobian_columns(f: Callable, x: Any, level: int) -> list:
     """The columns ``∂f(x).ravel()/∂x.ravel()[j]``, one forward pass per basis tangent."""
     raw = getval(x)
-    namespace, size, shape = backend.array_namespace(raw), numpy.size(raw), numpy.shape(raw)
+    namespace, size, shape = array_library.array_namespace(raw), numpy.size(raw), numpy.shape(raw)
     columns = []
     for index in range(size):
         basis = namespace.zeros(size)
@@ -102,7 +102,7 @@ def forwarddiff(f: Callable, x: Any, chunk_threshold: int = DEFAULT_CHUNK_THRESH
         raise TypeError(f"forwarddiff(f, x) needs a function as its first argument, got {type(getval(f)).__name__}: "
                         f"pass the function first, e.g. forwarddiff(lambda x: x**2, x)")
     raw = getval(x)
-    if isinstance(raw, (bool, numpy.bool_)) or not (isinstance(raw, (int, float, numpy.generic)) or backend.is_array(raw)):
+    if isinstance(raw, (bool, numpy.bool_)) or not (isinstance(raw, (int, float, numpy.generic)) or array_library.is_array(raw)):
         raise TypeError(f"forwarddiff(f, x) needs x to be a number or an array, got {type(raw).__name__}: "
                         f"pack several values into one array, e.g. forwarddiff(f, np.stack([a, b]))")
     if int(chunk_threshold) < 1:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backend
+from . import array_library
 from .flow.statistics import summarize
 from .params import IdDict, Params, describe
 
@@ -37,7 +37,7 @@ def _owned_gradients(params: Params, gradients: IdDict) -> list:
         gradient = gradients.get(param)
         if isinstance(gradient, (numbers.Number, np.generic)):
             gradient = np.array(gradient)
-        if backend.is_array(gradient) and (
+        if array_library.is_array(gradient) and (
             not getattr(getattr(gradient, "flags", None), "writeable", True)
             or any(np.may_share_memory(gradient, other) for other in owned)
         ):
@@ -192,7 +192,7 @@ class Grads:
         aligned = []
         for param, gradient in self.items():
             value = other[param]
-            value = _zeros_for(param) if value is None else backend.array_namespace(param).asarray(value)
+            value = _zeros_for(param) if value is None else array_library.array_namespace(param).asarray(value)
             if gradient is not None and value.shape != np.shape(gradient):
                 raise ValueError(
                     f"cannot {operation}: gradient shapes differ for parameter {describe(param)} "
@@ -222,7 +222,7 @@ class Grads:
         for index, (param, gradient, value) in enumerate(zip(self._params, self._gradients, aligned)):
             if gradient is None:
                 self._gradients[index] = value + _zeros_for(param)  # a copy, promoted to a float type
-            elif backend.is_array(gradient) and np.can_cast(value.dtype, gradient.dtype, "same_kind"):
+            elif array_library.is_array(gradient) and np.can_cast(value.dtype, gradient.dtype, "same_kind"):
                 gradient += value
             else:
                 self._gradients[index] = gradient + value
@@ -272,7 +272,7 @@ def _counted(count: int, noun: str) -> str:
 
 def _zeros_for(param: Any) -> Any:
     dtype = param.dtype if np.issubdtype(param.dtype, np.inexact) else np.float64
-    return backend.array_namespace(param).zeros(param.shape, dtype=dtype)
+    return array_library.array_namespace(param).zeros(param.shape, dtype=dtype)
 
 
 def _is_number(value: Any) -> bool:

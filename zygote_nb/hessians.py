@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy
 from autograd.tracer import getval, isbox
 
-from . import backend, structure, validation
+from . import array_library, structure, validation
 from .engine import engine_for, require_engine
 from .errors import explained_errors
 from .progress import Progress
@@ -54,7 +54,7 @@ def gradient_function(operator_name: str, f: Callable, args: tuple, position: in
         gradient = back(1.0)[position]
         if gradient is None:  # f does not depend on this argument: its second derivatives are zero
             raw = getval(point)
-            return backend.array_namespace(raw).zeros(numpy.shape(raw)) if backend.is_array(raw) else 0.0
+            return array_library.array_namespace(raw).zeros(numpy.shape(raw)) if array_library.is_array(raw) else 0.0
         return gradient
 
     return gradient_at
@@ -67,7 +67,7 @@ def _recorded(engine: str, mode: str, gradient_at: Callable, x: Any) -> Recordin
 
 def _as_result(x: Any, H: Any) -> Any:
     """A matrix for an array argument, a number for a scalar one (still traced inside an enclosing derivative)."""
-    if backend.is_array(getval(x)):
+    if array_library.is_array(getval(x)):
         return H
     return H[0, 0] if isbox(H) else float(H[0, 0])
 
@@ -110,7 +110,7 @@ def _second_derivative(operator_name: str, f: Callable, x: Any, mode: str, progr
     validation.require_callable(operator_name, f)
     validation.refuse_params(operator_name, (x,))
     require_engine(operator_name, engine)
-    (x,) = backend.on_one_library([x])
+    (x,) = array_library.on_one_library([x])
     with explained_errors(), warnings_at_operations():
         recording = _recorded(engine, mode, gradient_function(operator_name, f, (x,), 0), x)
         matrices = engine_for(engine, recording).jacobian_matrices(
@@ -136,7 +136,7 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
     validation.require_callable("diaghessian", f)
     validation.refuse_params("diaghessian", args)
     require_engine("diaghessian", engine)
-    args = tuple(backend.on_one_library(list(args)))
+    args = tuple(array_library.on_one_library(list(args)))
     with explained_errors(), warnings_at_operations():
         diagonals = []
         for position, x in enumerate(args):
@@ -145,7 +145,7 @@ def diaghessian(f: Callable, *args: Any, progress: Progress = False, engine: str
                 continue
             recording = _recorded(engine, "forward", gradient_function("diaghessian", f, args, position), x)
             diagonal = engine_for(engine, recording).hessian_diagonal(recording, memory_budget, progress)
-            if not backend.is_array(getval(x)):
+            if not array_library.is_array(getval(x)):
                 diagonal = diagonal.reshape(()) if isbox(diagonal) else float(diagonal)
             diagonals.append(diagonal)
         if all(diagonal is None for diagonal in diagonals):  # nothing was differentiated: check f all the same

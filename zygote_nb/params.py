@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from . import backend
+from . import array_library
 
 __all__ = ["IdDict", "Params", "describe", "is_parameter_array"]
 
@@ -33,7 +33,7 @@ def is_parameter_array(x: Any) -> bool:
     >>> is_parameter_array(np.ones(2)), is_parameter_array([1.0, 2.0]), is_parameter_array(1.0)
     (True, False, False)
     """
-    return backend.is_array(x)
+    return array_library.is_array(x)
 
 
 def describe(array: Any) -> str:
@@ -107,7 +107,7 @@ class Params:
 
     def copy_from(self, vector: Any) -> None:
         """Overwrite the parameters, in order, from one flat vector (C order); Zygote's ``copy!(ps, v)``."""
-        vector = backend.array_namespace(*self).asarray(vector)
+        vector = array_library.array_namespace(*self).asarray(vector)
         total = sum(array.size for array in self)
         if vector.ndim != 1 or vector.size != total:
             raise ValueError(

@@ -29,7 +29,7 @@ import autograd.numpy as traced_numpy
 import numpy
 from autograd.tracer import getval, isbox, new_box, trace_stack
 
-from . import backend, structure
+from . import array_library, structure
 from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, register_node_type, \
     vjp_maker_of
 from .frames import user_position
@@ -209,7 +209,7 @@ class Recording:
 def record(f: Callable, *args: Any) -> Recording:
     """Run ``f(*args)`` with every number and array leaf of ``args`` traced, and keep the graph."""
     leaves, trees = structure.flatten_arguments(args)
-    leaves = backend.on_one_library(leaves)
+    leaves = array_library.on_one_library(leaves)
     trace_stack.top += 1  # trace_stack.new_trace(), without a generator's cost on every call
     level = trace_stack.top
     trace = Trace(level)
@@ -271,7 +271,7 @@ def backward(seeds: list, roots: list) -> list:
 def _backward(seeds: list, roots: list) -> list:
     cotangents = {}
     for node, seed in seeds:
-        cotangents[node] = add_outgrads(cotangents.get(node), backend.as_cotangent(node.value, seed))
+        cotangents[node] = add_outgrads(cotangents.get(node), array_library.as_cotangent(node.value, seed))
     root_index = {root: index for index, root in enumerate(roots)}
     gradients: list = [None] * len(roots)
     for node in latest_first([node for node, _ in seeds]):
@@ -336,7 +336,7 @@ def _unshared(gradients: list, cotangents: list) -> list:
     taken = {id(cotangent) for cotangent in cotangents if cotangent is not None}
     owned = []
     for gradient in gradients:
-        if backend.is_array(gradient):
+        if array_library.is_array(gradient):
             if id(gradient) in taken:
                 gradient = gradient.copy()
             taken.add(id(gradient))
@@ -347,7 +347,7 @@ def _unshared(gradients: list, cotangents: list) -> list:
 def _traceable(leaf: Any) -> Any:
     """Integer arrays are differentiated as floats; integer scalars stay integers (see autograd_patches.IndexBox)."""
     raw = getval(leaf)
-    if backend.is_array(raw) and raw.dtype.kind in "iu":
+    if array_library.is_array(raw) and raw.dtype.kind in "iu":
         return leaf.astype(numpy.float64)
     return leaf
 
@@ -379,5 +379,5 @@ def _as_gradient_of(leaf: Any, gradient: Any) -> Any:
     if isinstance(leaf, (int, float, complex)):
         return complex(gradient) if isinstance(leaf, complex) else float(gradient)
     dtype = leaf.dtype if leaf.dtype.kind in "fc" else numpy.float64
-    result = backend.array_namespace(leaf, gradient).asarray(gradient, dtype=dtype).reshape(leaf.shape)
+    result = array_library.array_namespace(leaf, gradient).asarray(gradient, dtype=dtype).reshape(leaf.shape)
     return result[()] if isinstance(leaf, numpy.generic) else result

@@ -47,7 +47,7 @@ import numpy
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval, isbox, new_box
 
-from . import backend, structure
+from . import array_library, structure
 from .frames import user_frame
 from .pullback import RecordedNode, Trace, current_trace
 
@@ -95,7 +95,7 @@ def _readable(value: Any) -> str:
     """Scalars as Python numbers, arrays as a bracketed list."""
     if value is None:
         return "None"
-    value = backend.to_host(value)  # a device gradient is copied to be shown, and only then
+    value = array_library.to_host(value)  # a device gradient is copied to be shown, and only then
     if numpy.ndim(value) == 0:
         number = numpy.asarray(value)[()]
         return repr(complex(number) if numpy.iscomplexobj(number) else float(number))

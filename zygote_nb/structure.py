@@ -43,7 +43,7 @@ from typing import Any, Callable, NamedTuple
 import numpy
 from autograd.tracer import isbox
 
-from . import backend
+from . import array_library
 
 NUMERIC_KINDS = "iufc"
 
@@ -64,7 +64,7 @@ def is_differentiable(value: Any) -> bool:
         return False
     if isinstance(value, (int, float, complex)):
         return True
-    if isinstance(value, (numpy.ndarray, numpy.generic)) or backend.is_device_array(value):
+    if isinstance(value, (numpy.ndarray, numpy.generic)) or array_library.is_device_array(value):
         return value.dtype.kind in NUMERIC_KINDS
     return False
 

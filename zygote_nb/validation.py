@@ -13,7 +13,7 @@ from typing import Any
 import numpy
 from autograd.tracer import getval
 
-from .backend import is_device_array
+from .array_library import is_device_array
 
 
 def require_callable(operator_name: str, f: Any) -> None:

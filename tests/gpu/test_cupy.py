@@ -7,7 +7,7 @@ import zygote_nb as zn
 import zygote_nb.numpy as np
 from cupy_cases import assert_like_numpy, cupy, no_host_copies, run_both
 from test_backend_duck import GRADIENT_CASES, V, W, X
-from zygote_nb.backend import using_backend
+from zygote_nb.array_library import using_backend
 
 # A boolean mask makes CuPy read the selected count back; the indexing case syncs for that reason alone.
 SYNCING_CASES = {"indexing"}

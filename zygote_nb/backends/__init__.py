@@ -7,7 +7,7 @@ call, so the CPU test run proves the CuPy code path.
 
 Registration does three things:
 
-1. :mod:`zygote_nb.backend` learns the type's library and namespace, so that
+1. :mod:`zygote_nb.array_library` learns the type's library and namespace, so that
    every operator builds its seeds, bases and results with that namespace
    (``array_namespace(x)``) and refuses to mix it with NumPy arrays;
 2. autograd learns to box the type (``ArrayBox``) and gets a vector space for
@@ -46,7 +46,7 @@ Python number, which reads one scalar back from the device.  Display (``repr``
 of ``Grads``, ``showgrad`` reports, heatmaps) copies to the host what it shows.
 
 >>> import numpy
->>> from zygote_nb.backend import is_device_array
+>>> from zygote_nb.array_library import is_device_array
 >>> is_device_array(numpy.ones(2))
 False
 """
@@ -58,7 +58,7 @@ from typing import Any
 from autograd.extend import VSpace
 from autograd.numpy.numpy_boxes import ArrayBox
 
-from .. import backend
+from .. import array_library
 from .autograd_rules import DeviceArrayVSpace, NoDeviceRule, install_device_rules
 
 __all__ = ["NoDeviceRule", "register_array_type"]
@@ -70,10 +70,10 @@ def register_array_type(array_type: type, namespace: Any, name: str | None = Non
     ``namespace`` is the module (or object) with ``zeros``, ``ones``, ``eye``,
     ``asarray``, ``concatenate``, ``stack`` and ``add.at`` for the type (for
     CuPy, the ``cupy`` module); ``name`` is what
-    :func:`~zygote_nb.backend.set_backend` calls the library (by default the
+    :func:`~zygote_nb.array_library.set_backend` calls the library (by default the
     type's top-level module).  Registering again replaces the entry.
     """
-    backend.register_library(array_type, namespace, name or array_type.__module__.partition(".")[0])
+    array_library.register_library(array_type, namespace, name or array_type.__module__.partition(".")[0])
     ArrayBox.register(array_type)
     VSpace.register(array_type, DeviceArrayVSpace)
     install_device_rules()

@@ -9,7 +9,7 @@ vector space, the ``zeros`` that ``where``'s derivative selects from, the
 that scatter an index's cotangent back, ``numpy.array`` in ``stack``, the
 ``asarray`` that ends ``dot``'s adjoints.  On a device those would be host
 arrays, so each gets a device version here, built with the namespace of the
-array at hand (:func:`zygote_nb.backend.array_namespace`):
+array at hand (:func:`zygote_nb.array_library.array_namespace`):
 
 * :class:`DeviceArrayVSpace`, the vector space of a device array;
 * :func:`_run_on_device`: a primitive whose own computation builds a NumPy
@@ -34,7 +34,7 @@ from autograd.numpy import numpy_wrapper as anp
 from autograd.numpy.numpy_vjps import unbroadcast, unbroadcast_f
 from autograd.tracer import getval, trace_primitives_map
 
-from .. import backend
+from .. import array_library
 from ..autograd_patches import replace_primitive_body, replace_vjp_helper
 from ..errors import DifferentiationError
 
@@ -48,7 +48,7 @@ class DeviceArrayVSpace(VSpace):
 
     def __init__(self, value: Any):
         self.shape, self.dtype = tuple(value.shape), numpy.dtype(value.dtype)
-        self.namespace = backend.array_namespace(value)
+        self.namespace = array_library.array_namespace(value)
         self.iscomplex = self.dtype.kind == "c"
 
     @property
@@ -86,7 +86,7 @@ def _on_device(*values: Any) -> bool:
         raw = getval(value)
         if isinstance(raw, (list, tuple)) and _on_device(*raw):
             return True
-        if isinstance(raw, DeviceArrayVSpace) or backend.is_device_array(raw):
+        if isinstance(raw, DeviceArrayVSpace) or array_library.is_device_array(raw):
             return True
     return False
 
@@ -168,7 +168,7 @@ def _refused(name: str) -> Callable:
 
 
 def _concatenate_args(axis, *arrays):
-    return backend.array_namespace(*arrays).concatenate(arrays, axis=axis)
+    return array_library.array_namespace(*arrays).concatenate(arrays, axis=axis)
 
 
 def _array_options(array_args: tuple, array_kwargs: dict) -> dict:
@@ -178,7 +178,7 @@ def _array_options(array_args: tuple, array_kwargs: dict) -> dict:
 
 def _array_from_scalar_or_array(array_args, array_kwargs, value):
     options = _array_options(array_args, array_kwargs)
-    namespace = backend.array_namespace(value)
+    namespace = array_library.array_namespace(value)
     result = namespace.asarray(value, dtype=options.get("dtype"))
     if result is value and options.get("copy", True):
         result = result.copy()
@@ -188,7 +188,7 @@ def _array_from_scalar_or_array(array_args, array_kwargs, value):
 
 def _array_from_args(array_args, array_kwargs, *elements):
     dtype = _array_options(array_args, array_kwargs).get("dtype")
-    namespace = backend.array_namespace(*elements)
+    namespace = array_library.array_namespace(*elements)
     return namespace.stack([namespace.asarray(element, dtype=dtype) for element in elements])
 
 
@@ -256,7 +256,7 @@ def _repeat_to_match_shape(host_version: Callable) -> Callable:
         kept_shape = numpy.array(shape)
         kept_shape[axis] = 1
         repetitions = numpy.prod(numpy.array(shape)[axis])
-        zeros = backend.array_namespace(g).zeros(shape, dtype=dtype)
+        zeros = array_library.array_namespace(g).zeros(shape, dtype=dtype)
         return anp.reshape(g, tuple(int(size) for size in kept_shape)) + zeros, repetitions
 
     return repeat_to_match_shape
@@ -272,7 +272,7 @@ def _where_parts(condition, tangent, argnum):
 
 def _selected(condition, if_true, if_false):
     """``where(condition, if_true, if_false)``, as plain Python for a number so that no NumPy array appears."""
-    if backend.is_array(getval(condition)):
+    if array_library.is_array(getval(condition)):
         return anp.where(condition, if_true, if_false)
     return if_true if condition != 0 else if_false
 
@@ -305,7 +305,7 @@ def _einsum_vjp(argnums, ans, args, kwargs):
         extra_subscripts, extra_operands = [], []
         if summed:
             extra_subscripts = ["".join(letter for _, letter in summed)]
-            extra_operands = [backend.array_namespace(operands[position]).ones(
+            extra_operands = [array_library.array_namespace(operands[position]).ones(
                 tuple(numpy.shape(operands[position])[axis] for axis, _ in summed))]
         inputs = ",".join([out_subscripts] + extra_subscripts + other_subscripts)
         return lambda g: unbroadcast(anp.einsum(inputs + "->" + target, g, *extra_operands, *others), target_meta)

@@ -21,7 +21,7 @@ import math
 import numpy
 from autograd.tracer import getval, trace_stack
 
-from .. import backend
+from .. import array_library
 from .batch import Banded, identity
 from .memory import FLOAT_BYTES, budget_or_default, require_fits, rows_per_chunk
 from .passes import pull_back, push_forward
@@ -40,7 +40,7 @@ def can_batch(recording: Recording) -> bool:
     """
     if trace_stack.top >= 0:
         return False
-    if any(backend.is_device_array(getval(leaf)) for leaf in recording.leaves):
+    if any(array_library.is_device_array(getval(leaf)) for leaf in recording.leaves):
         return False  # the batch rules build NumPy arrays; device arrays take the loop path
     values = [getval(leaf) for leaf in recording.leaves] + [node.value for node in recording.nodes()]
     return not any(_is_complex(value) for value in values)

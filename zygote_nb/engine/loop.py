@@ -28,7 +28,7 @@ import autograd.numpy as traced_numpy
 import numpy
 from autograd.tracer import getval, isbox
 
-from .. import backend, structure
+from .. import array_library, structure
 from ..forward import jvp
 from ..progress import Progress, progress_bar
 from ..pullback import Recording
@@ -37,10 +37,10 @@ from ..pullback import Recording
 def basis(x: Any, index: int) -> Any:
     """The ``index``-th standard basis vector in ``x``'s shape (a NumPy scalar for a scalar ``x``)."""
     raw = getval(x)
-    tangent = backend.array_namespace(raw).zeros(numpy.size(raw))
+    tangent = array_library.array_namespace(raw).zeros(numpy.size(raw))
     tangent[index] = 1.0
     # A NumPy scalar, not a Python float: rules index and reshape their tangents (x[None]).
-    return tangent.reshape(numpy.shape(raw)) if backend.is_array(raw) else numpy.float64(tangent[0])
+    return tangent.reshape(numpy.shape(raw)) if array_library.is_array(raw) else numpy.float64(tangent[0])
 
 
 def stacked(rows: list, size: int, like: Any) -> Any:
@@ -54,10 +54,10 @@ def stacked(rows: list, size: int, like: Any) -> Any:
                                    for row in rows])
     present = [row for row in rows if row is not None]
     dtype = numpy.result_type(float, *[getattr(row, "dtype", type(row)) for row in present])
-    matrix = backend.array_namespace(getval(like)).zeros((len(rows), size), dtype=dtype)
+    matrix = array_library.array_namespace(getval(like)).zeros((len(rows), size), dtype=dtype)
     for k, row in enumerate(rows):
         if row is not None:
-            matrix[k] = numpy.ravel(row) if backend.is_array(row) else row
+            matrix[k] = numpy.ravel(row) if array_library.is_array(row) else row
     return matrix
 
 
@@ -90,7 +90,7 @@ def jacobian_matrices(recording: Recording, argument_count: int, mode: str = "au
     output_shape = numpy.shape(getval(output))
     output_size = int(numpy.prod(output_shape))
     description = f"{operator_name} rows"
-    namespace = backend.array_namespace(getval(output))
+    namespace = array_library.array_namespace(getval(output))
     rows = []
     for k in progress_bar(range(output_size), progress, description=description):
         seed = namespace.zeros(output_size)

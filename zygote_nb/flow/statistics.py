@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy
 
-from ..backend import to_host
+from ..array_library import to_host
 
 
 @dataclass(frozen=True)

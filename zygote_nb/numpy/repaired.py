@@ -38,18 +38,18 @@ from autograd.numpy.numpy_wrapper import parse_einsum_input as _parse_einsum_inp
 from autograd.tracer import getval as _getval
 from autograd.tracer import isbox as _isbox
 from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
-from .. import backend as _backend
+from .. import array_library as _array_library
 from numpy.lib.array_utils import normalize_axis_tuple as _normalize_axis_tuple
 
 
 def namespace_of(value):
     """The array library of ``value`` (traced or not): NumPy, or a device library such as CuPy."""
-    return _backend.array_namespace(_getval(value))
+    return _array_library.array_namespace(_getval(value))
 
 
 def as_array(value):
     """``value`` as an array; a traced or device array stays as it is (``asarray`` would copy it to NumPy)."""
-    return value if _backend.is_array(_getval(value)) else _autograd_numpy.asarray(value)
+    return value if _array_library.is_array(_getval(value)) else _autograd_numpy.asarray(value)
 
 
 def _with_axes_in_order(reduction):

@@ -9,8 +9,8 @@ import zygote_nb as zn
 import zygote_nb.numpy as np
 from duck import DuckArray, duck, host, namespace
 from helpers import finite_difference_gradient
-from zygote_nb import backend
-from zygote_nb.backend import current_backend, set_backend, using_backend
+from zygote_nb import array_library
+from zygote_nb.array_library import current_backend, set_backend, using_backend
 from zygote_nb.backends import NoDeviceRule
 
 
@@ -22,10 +22,10 @@ def assert_one_line(excinfo, *words):
 
 
 def test_registered_types_are_device_arrays_and_give_their_namespace():
-    assert backend.is_device_array(duck([1.0])) and not backend.is_device_array(numpy.ones(1))
-    assert backend.array_namespace(duck([1.0]), 2.0, numpy.float64(3.0)) is namespace
-    assert backend.array_namespace(numpy.ones(1), 2.0) is numpy
-    assert backend.array_namespace(1.0) is numpy
+    assert array_library.is_device_array(duck([1.0])) and not array_library.is_device_array(numpy.ones(1))
+    assert array_library.array_namespace(duck([1.0]), 2.0, numpy.float64(3.0)) is namespace
+    assert array_library.array_namespace(numpy.ones(1), 2.0) is numpy
+    assert array_library.array_namespace(1.0) is numpy
 
 
 def test_mixing_numpy_and_device_arrays_is_one_clear_error():
@@ -111,7 +111,7 @@ def test_an_array_from_a_module_named_cupy_registers_cupy_on_first_sight(monkeyp
     fake_cupy = types.ModuleType("cupy")
     fake_cupy.ndarray = type("ndarray", (DuckArray,), {"__module__": "cupy"})
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
-    monkeypatch.setattr(backend, "_libraries", dict(backend._libraries))
+    monkeypatch.setattr(array_library, "_libraries", dict(array_library._libraries))
     array = fake_cupy.ndarray(numpy.ones(2))
-    assert backend.is_device_array(array)
-    assert backend.library_of(array).name == "cupy" and backend.array_namespace(array) is fake_cupy
+    assert array_library.is_device_array(array)
+    assert array_library.library_of(array).name == "cupy" and array_library.array_namespace(array) is fake_cupy

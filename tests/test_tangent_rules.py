@@ -1,4 +1,4 @@
-"""The forward-mode rules of zygote_nb.forward_rules.
+"""The forward-mode rules of zygote_nb.tangent_rules.
 
 Each rule is checked against central finite differences, and against autograd's
 own reverse-mode rule (a JVP and a VJP of the same function are adjoint). The
@@ -18,7 +18,7 @@ import pytest
 from autograd.core import vspace
 from autograd.misc.fixed_points import fixed_point
 
-import zygote_nb.forward_rules  # noqa: F401  (registers the rules under test)
+import zygote_nb.tangent_rules  # noqa: F401  (registers the rules under test)
 from zygote_nb.autograd_patches import own_make_vjp as make_vjp
 from zygote_nb.forward import jvp
 
@@ -367,7 +367,7 @@ def test_forward_over_reverse_hessian_matches_finite_differences_of_the_gradient
 MISSING_RULES = """
 import autograd.builtins, autograd.numpy, autograd.numpy.fft, autograd.numpy.linalg
 import autograd.misc.fixed_points
-import zygote_nb.forward_rules
+import zygote_nb.tangent_rules
 from autograd.core import primitive_jvps, primitive_vjps
 from zygote_nb.autograd_patches import own_jvps, own_vjps
 reverse, forward = set(primitive_vjps) | set(own_vjps), set(primitive_jvps) | set(own_jvps)

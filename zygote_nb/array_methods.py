@@ -26,7 +26,7 @@ zygote_nb installs them on import.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from . import numpy as traced_numpy
 from .autograd_patches import install_array_methods

@@ -22,7 +22,6 @@ import base64
 import html
 import io
 
-import numpy
 from IPython.display import display
 from matplotlib.figure import Figure
 

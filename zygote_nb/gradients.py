@@ -17,6 +17,9 @@ from .params import Params
 from .pullback import pullback
 from .user_warnings import warnings_at_operations
 
+# What to do when the differentiated output is not one real number.
+ARRAY_OUTPUT_FIX = "use jacobian(f, ...) for an array output, or reduce it (np.sum)"
+
 
 class WithGradient(NamedTuple):
     """``(val, grad)``: the function's whole output, and the gradient tuple of its objective."""
@@ -55,8 +58,7 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
     with explained_errors(), warnings_at_operations():
         value, back = pullback(f, *args)
         objective, cotangent = objective_cotangent(value)
-        validation.require_real_scalar("withgradient", objective,
-                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        validation.require_real_scalar("withgradient", objective, ARRAY_OUTPUT_FIX)
         return WithGradient(value, back(cotangent))
 
 
@@ -85,6 +87,5 @@ def gradient(f: Callable, *args: Any) -> tuple:
     validation.require_callable("gradient", f)
     with explained_errors(), warnings_at_operations():
         value, back = pullback(f, *args)
-        validation.require_real_scalar("gradient", value,
-                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        validation.require_real_scalar("gradient", value, ARRAY_OUTPUT_FIX)
         return back(1.0)

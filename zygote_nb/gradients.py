@@ -51,7 +51,7 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
     WithGradient(val={'div': 0.75, 'mul': 12.0}, grad=(0.25, -0.1875))
     """
     if len(args) == 1 and isinstance(args[0], Params):
-        from .implicit import implicit_withgradient
+        from .implicit import implicit_withgradient  # here: implicit mode is built on this module
 
         return implicit_withgradient(f, args[0])
     validation.require_callable("withgradient", f)
@@ -81,7 +81,7 @@ def gradient(f: Callable, *args: Any) -> tuple:
     (array([4., 4., 4.]), (6.0, 1.0))
     """
     if len(args) == 1 and isinstance(args[0], Params):
-        from .implicit import implicit_gradient
+        from .implicit import implicit_gradient  # here: implicit mode is built on this module
 
         return implicit_gradient(f, args[0])
     validation.require_callable("gradient", f)

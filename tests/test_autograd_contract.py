@@ -1,4 +1,4 @@
-"""The parts of autograd that zygote_nb relies on, pinned (see zygote_nb/autograd_patches.py).
+"""The parts of autograd that zygote_nb relies on, pinned (see zygote_nb/autograd_patches/).
 
 An autograd release that renames or reshapes any of these fails here, with the
 internal named, before it can change a gradient.
@@ -170,7 +170,7 @@ def test_numpy_array_functions_have_their_implementation():
 def test_arraybox_gets_numpys_ufunc_protocol_from_autograd_but_not_the_function_protocol():
     assert "__array_ufunc__" in vars(ArrayBox)
     installed = vars(ArrayBox)["__array_function__"]
-    assert installed.__module__ == "zygote_nb.autograd_patches"
+    assert installed.__module__ == "zygote_nb.autograd_patches.arraybox"
 
 
 def test_a_primitive_boxes_its_result_through_the_tracer_modules_new_box_looked_up_at_call_time():
@@ -202,8 +202,8 @@ def test_the_conversions_and_indexing_that_guarded_trace_wraps_are_methods_of_th
     assert "__getitem__" in vars(ArrayBox)
     with trace_stack.new_trace() as level, autograd_patches.guarded_trace(level, None, None):
         pass  # installs the wrappers
-    assert vars(Box)["__bool__"].__module__ == "zygote_nb.autograd_patches"
-    assert vars(ArrayBox)["__getitem__"].__module__ == "zygote_nb.autograd_patches"
+    assert vars(Box)["__bool__"].__module__ == "zygote_nb.autograd_patches.guarded"
+    assert vars(ArrayBox)["__getitem__"].__module__ == "zygote_nb.autograd_patches.guarded"
     # outside a guarded trace a NumPy bool is still refused as autograd refuses it
     with pytest.raises(TypeError, match="Can't differentiate w.r.t. type <class 'numpy.bool"):
         new_box(numpy.bool_(True), 0, VJPNode.new_root())
@@ -257,6 +257,6 @@ def test_arraybox_methods_are_class_attributes_read_through_the_descriptor_proto
     # install_array_methods keeps autograd's attribute as the fallback, so it must be in the class dict.
     for name in ("repeat", "diagonal", "take", "trace", "ptp", "sum", "mean", "prod", "max", "min", "std", "var"):
         installed = vars(ArrayBox)[name]
-        assert isinstance(installed, autograd_patches._OwnTraceAttribute) and installed.original is not None
+        assert isinstance(installed, autograd_patches.OwnTraceAttribute) and installed.original is not None
     for name in ("copy", "dot", "real", "__floordiv__", "item", "__float__"):
         assert vars(ArrayBox)[name].original is None  # autograd's ArrayBox lacks them

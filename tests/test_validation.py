@@ -34,3 +34,10 @@ def test_jacobian_and_its_magic_take_an_array_and_refuse_a_string():
         zn.jacobian(lambda x: "text", 1.0)
     with pytest.raises(UsageError, match="is a str, not a number or an array"):
         output_check("%%jacobian")("text", "y")
+
+
+@pytest.mark.parametrize("operator", [zn.gradient, zn.withgradient, zn.trace_gradient])
+def test_the_scalar_operators_name_the_fix_for_an_array_output(operator):
+    with pytest.raises(TypeError, match=re.escape("is an array of shape (2,): use jacobian(f, ...) for an array "
+                                                  "output, or reduce it (np.sum)")):
+        operator(lambda x: x * numpy.ones(2), 1.0)

@@ -13,7 +13,7 @@ the user's own and passes through untouched.
 >>> zn.gradient(overwrite_first, numpy.ones(2))
 Traceback (most recent call last):
 ...
-zygote_nb.errors.DifferentiationError: in-place assignment to a traced array cannot be differentiated: write into a zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array with np.where / np.concatenate
+zygote_nb.errors.DifferentiationError: in-place assignment to a traced array cannot be differentiated: write into a zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = buf.copy()) or build the array with np.where / np.concatenate
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def explain(error: BaseException) -> str | None:
     if ("does not support item assignment" in message or "has no attribute '__setitem__'" in message) \
             and "Box" in message:
         return ("in-place assignment to a traced array cannot be differentiated: write into a "
-                "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = copy(buf)) or build the array "
+                "zygote_nb.Buffer (buf = Buffer(x); buf[i] = v; y = buf.copy()) or build the array "
                 "with np.where / np.concatenate")
     if "arrays used as indices must be of integer" in message or "integer or boolean arrays are valid indices" in message:
         return ("an index is a float array: every input is differentiated as floats, integer arrays too, so an "
@@ -51,17 +51,17 @@ def explain(error: BaseException) -> str | None:
         mode, name = missing.groups()
         if mode == "JVP":
             return (f"no forward-mode rule for {name}: use hessian_reverse instead of hessian, or "
-                    f"wrap the call in ignore_derivatives if it needs no derivative")
+                    "wrap the call in ignore_derivatives if it needs no derivative")
         return (f"no derivative rule for {name} with respect to that argument: wrap the call in "
-                f"ignore_derivatives if it needs no derivative, or write it with zygote_nb.numpy")
+                "ignore_derivatives if it needs no derivative, or write it with zygote_nb.numpy")
     if "Implicit conversion to a NumPy array" in message or "Unsupported type <class 'numpy.ndarray'>" in message:
         return (f"a NumPy array met a device (CuPy) array ({message.splitlines()[0]}): make constants with the "
-                f"inputs' library (cupy.asarray(c)), or put everything on one backend with "
-                f"zygote_nb.using_backend(...)")
+                "inputs' library (cupy.asarray(c)), or put everything on one backend with "
+                "zygote_nb.using_backend(...)")
     if "Box" in message or "__array_function__" in message:
         return (f"a traced value reached code that cannot trace it ({message.splitlines()[0]}): "
-                f"use zygote_nb.numpy (import zygote_nb.numpy as np) instead of math or Python "
-                f"built-ins, or wrap that part in ignore_derivatives")
+                "use zygote_nb.numpy (import zygote_nb.numpy as np) instead of math or Python "
+                "built-ins, or wrap that part in ignore_derivatives")
     return None
 
 

@@ -17,6 +17,9 @@ from .params import Params
 from .pullback import pullback
 from .user_warnings import warnings_at_operations
 
+# What to do when the differentiated output is not one real number.
+ARRAY_OUTPUT_FIX = "use jacobian(f, ...) for an array output, or reduce it (np.sum)"
+
 
 class WithGradient(NamedTuple):
     """``(val, grad)``: the function's whole output, and the gradient tuple of its objective."""
@@ -48,15 +51,14 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
     WithGradient(val={'div': 0.75, 'mul': 12.0}, grad=(0.25, -0.1875))
     """
     if len(args) == 1 and isinstance(args[0], Params):
-        from .implicit import implicit_withgradient
+        from .implicit import implicit_withgradient  # here: implicit mode is built on this module
 
         return implicit_withgradient(f, args[0])
     validation.require_callable("withgradient", f)
     with explained_errors(), warnings_at_operations():
         value, back = pullback(f, *args)
         objective, cotangent = objective_cotangent(value)
-        validation.require_real_scalar("withgradient", objective,
-                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        validation.require_real_scalar("withgradient", objective, ARRAY_OUTPUT_FIX)
         return WithGradient(value, back(cotangent))
 
 
@@ -79,12 +81,11 @@ def gradient(f: Callable, *args: Any) -> tuple:
     (array([4., 4., 4.]), (6.0, 1.0))
     """
     if len(args) == 1 and isinstance(args[0], Params):
-        from .implicit import implicit_gradient
+        from .implicit import implicit_gradient  # here: implicit mode is built on this module
 
         return implicit_gradient(f, args[0])
     validation.require_callable("gradient", f)
     with explained_errors(), warnings_at_operations():
         value, back = pullback(f, *args)
-        validation.require_real_scalar("gradient", value,
-                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        validation.require_real_scalar("gradient", value, ARRAY_OUTPUT_FIX)
         return back(1.0)

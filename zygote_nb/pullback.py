@@ -33,6 +33,7 @@ from . import array_library, structure
 from .autograd_patches import VJPNode, add_outgrads, enter_own_trace, leave_own_trace, own_traces, register_node_type, \
     vjp_maker_of
 from .frames import user_position
+from .params import Params
 
 # Callbacks that see every node as it is recorded (the gradient-flow view uses this).
 node_observers: list[Callable[["RecordedNode"], None]] = []
@@ -252,10 +253,8 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     >>> y, back(1.0), back(10.0)
     (6.0, (3.0, 2.0), (30.0, 20.0))
     """
-    from .params import Params
-
     if len(args) == 1 and isinstance(args[0], Params):
-        from .implicit import implicit_pullback
+        from .implicit import implicit_pullback  # here: implicit mode is built on this module
 
         return implicit_pullback(f, args[0])
     recording = record(f, *args)
@@ -269,6 +268,7 @@ def backward(seeds: list, roots: list) -> list:
 
 
 def _backward(seeds: list, roots: list) -> list:
+    # autograd's add_outgrads keeps each cotangent as (value, whether it may be added into in place).
     cotangents = {}
     for node, seed in seeds:
         cotangents[node] = add_outgrads(cotangents.get(node), array_library.as_cotangent(node.value, seed))

@@ -8,6 +8,7 @@ from IPython.utils.capture import capture_output
 from helpers import terminal_shell
 import zygote_nb as zn
 import zygote_nb.numpy as np
+from zygote_nb.notebook.magics import DifferentiationMagics
 from zygote_nb.notebook.per_sample_cell import per_sample_of_cell
 
 LOSSES_CELL = """
@@ -121,6 +122,15 @@ def test_the_rich_view_embeds_the_picture_and_the_table(shell):
         shell.run_cell("%%gradient W1 --per-sample -o seen" + LOSSES_CELL, store_history=False)
     html = captured.outputs[0].data["text/html"]
     assert "data:image/png;base64," in html and "<td>17</td>" in html and "outlier" in html
+
+
+def test_no_widget_keeps_the_table_and_drops_the_picture_as_its_help_says(shell):
+    shell.display_formatter.active_types = ["text/plain", "text/html"]
+    with capture_output() as captured:
+        shell.run_cell("%%gradient W1 --per-sample --no-widget -o seen" + LOSSES_CELL, store_history=False)
+    html = captured.outputs[0].data["text/html"]
+    assert "data:image/png" not in html and "<td>17</td>" in html
+    assert "without the picture" in DifferentiationMagics.gradient.__doc__
 
 
 def test_per_sample_with_check_is_a_usage_error(shell):

@@ -2,13 +2,14 @@
 
 :func:`pull_back` is reverse mode: cotangent batches flow from the outputs to
 the roots, as in :func:`zygote_nb.pullback.backward`, but every node passes
-``B`` cotangents at once.  :func:`push_forward` is forward mode: tangent
+``batch_size`` cotangents at once.  :func:`push_forward` is forward mode: tangent
 batches flow from the roots to the outputs.
 
 At each node a batch rule from :mod:`zygote_nb.engine.rules` does the work.
 A primitive without one (or a call form its rule declines) falls back to the
 node's own derivative, called once per row: ``node.vjp`` in reverse mode, the
-primitive's registered JVP in forward mode.  The fallback is what keeps
+primitive's forward rule in forward mode (zygote_nb's own, else autograd's:
+:func:`~zygote_nb.autograd_patches.jvp_maker_of`).  The fallback is what keeps
 instrumentation honest: a ``showgrad`` or ``hook`` primitive has no batch
 rule, so its own VJP runs once per row, exactly as in a row-by-row Jacobian.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy
+
 from ..autograd_patches import SparseObject, jvp_maker_of, own_traces
 from .batch import add, dense
 from .rules import COTANGENT_RULES, TANGENT_RULES, value_shape
@@ -68,8 +70,8 @@ def _node_cotangents(node, cotangent: Any, batch_size: int) -> list:
         if not any(result is NotImplemented for result in batched):
             return batched
     cotangent = dense(cotangent)  # here, not in _row: a banded batch would be expanded again for every row
-    rows = [list(node.vjp(_row(cotangent, b))) for b in range(batch_size)]
-    return [_stack([row[k] for row in rows], node.args[argnum]) for k, argnum in enumerate(node.argnums)]
+    rows = [list(node.vjp(_row(cotangent, index))) for index in range(batch_size)]
+    return [_stack([row[position] for row in rows], node.args[argnum]) for position, argnum in enumerate(node.argnums)]
 
 
 @own_traces()
@@ -114,18 +116,20 @@ def _node_tangent(node, incoming: dict, batch_size: int) -> Any:
     argnums = tuple(incoming)
     jvp_maker = jvp_maker_of(node.fun, argnums)
     batches = [dense(incoming[argnum]) for argnum in argnums]  # expanded once, as in _node_cotangents
-    rows = [jvp_maker(argnums, [_row(batch, b) for batch in batches], node.value, node.args, node.kwargs)
-            for b in range(batch_size)]
+    rows = [jvp_maker(argnums, [_row(batch, index) for batch in batches], node.value, node.args, node.kwargs)
+            for index in range(batch_size)]
     return _stack(rows, node.value)
 
 
 def _row(batch: Any, index: int) -> Any:
+    """Row ``index`` of a batch (of each part of a tuple batch)."""
     if isinstance(batch, tuple):
         return tuple(_row(part, index) for part in batch)
     return batch[index]
 
 
 def _as_dense(value: Any) -> Any:
+    """An ordinary array for autograd's ``SparseObject`` (the cotangent of an indexing), else ``value``."""
     if isinstance(value, SparseObject):
         return value.mut_add(value.vs.zeros())
     return value
@@ -139,7 +143,8 @@ def _stack(rows: list, like: Any) -> Any:
         return None
     if isinstance(sample, (tuple, list)):
         parts = like if isinstance(like, (tuple, list)) else sample
-        return tuple(_stack([None if row is None else row[k] for row in rows], parts[k]) for k in range(len(sample)))
+        return tuple(_stack([None if row is None else row[position] for row in rows], parts[position])
+                     for position in range(len(sample)))
     shape = value_shape(like)
     dtype = numpy.result_type(float, numpy.asarray(sample))
     return numpy.stack([numpy.zeros(shape, dtype) if row is None else numpy.reshape(numpy.asarray(row, dtype), shape)

@@ -33,7 +33,7 @@ from autograd.tracer import isbox
 
 from .. import structure, validation
 from ..errors import explained_errors
-from ..gradients import objective_cotangent
+from ..gradients import ARRAY_OUTPUT_FIX, objective_cotangent
 from ..pullback import node_observers, pullback
 from .explanation import explain_origins, source_call
 from .origin import Origin, counted, offending_entries, problem_name
@@ -347,8 +347,7 @@ def trace_gradient(f: Callable, *args: Any, names: list[str] | None = None,
         with _observing(flow):
             value, back = pullback(recorded_call, *args)
         objective, cotangent = objective_cotangent(value)
-        validation.require_real_scalar("trace_gradient", objective,
-                                   "use jacobian(f, ...) for an array output, or reduce it (np.sum)")
+        validation.require_real_scalar("trace_gradient", objective, ARRAY_OUTPUT_FIX)
         flow._finish_forward(value, output_boxes[0], back, cotangent)
         flow.replay()
     return flow

@@ -1,9 +1,11 @@
 """The ``%%gradient``, ``%%jacobian`` and ``%%hessian`` cell magics (``%load_ext zygote_nb``).
 
 The magics are thin: they parse their options (declared with
-``magic_arguments``, so ``%%gradient?`` documents every one), call
-:mod:`~zygote_nb.notebook.derivatives`, bind the result to a name and display
-it (:mod:`~zygote_nb.notebook.display`).
+``magic_arguments``, so ``%%gradient?`` documents every one), call one function
+of the notebook layer (:mod:`~zygote_nb.notebook.derivatives`,
+:mod:`~zygote_nb.notebook.hessian_cell`, :mod:`~zygote_nb.notebook.per_sample_cell`),
+bind the result to a name and display it (:mod:`~zygote_nb.notebook.display`,
+:mod:`~zygote_nb.notebook.per_sample_view`).
 
 ``%%hessian?`` shows the options first:
 
@@ -52,7 +54,8 @@ class DifferentiationMagics(Magics):
               help=INPUTS_HELP + ", or tuples, lists and dicts of them")
     @argument("-o", "--output", metavar="NAME", default="_grad", help=OUTPUT_HELP.format(default="_grad"))
     @argument("--no-widget", action="store_true",
-              help="show the gradient as a static table and text instead of the gradient-flow widget")
+              help="show the gradient as a static table and text instead of the gradient-flow widget "
+                   "(with --per-sample: the table and text without the picture)")
     @argument("--check", action="store_true",
               help="also compare the gradient with central finite differences and report the worst "
                    "relative error (pass or fail)")
@@ -67,7 +70,8 @@ class DifferentiationMagics(Magics):
         numpy (functions from earlier cells included); the variables it
         assigns are kept. If the last expression is a tuple, its first element
         is differentiated. A failing cell puts every name back (changes made
-        in place to objects stay). For an array output use %%jacobian.
+        in place to objects stay). For an array output use %%jacobian; for a
+        vector of per-example losses, --per-sample.
 
         Example::
 
@@ -77,12 +81,7 @@ class DifferentiationMagics(Magics):
         """
         options = self._options(self.gradient, line)
         if options.per_sample:
-            if options.check:
-                raise UsageError("--check compares one gradient with finite differences; drop it with --per-sample")
-            result = per_sample_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                        header=f"%%gradient {line}")
-            self.shell.user_ns[options.output] = result
-            display_per_sample_result(result, picture=not options.no_widget)
+            self._per_sample_gradient(options, line, cell)
             return
         if not options.no_widget:
             release_earlier_views(cell)  # never two recordings of one cell at once
@@ -91,6 +90,15 @@ class DifferentiationMagics(Magics):
                                   header=f"%%gradient {line}")
         self.shell.user_ns[options.output] = result
         display_gradient_result(result, widget=not options.no_widget, cell=cell)
+
+    def _per_sample_gradient(self, options, line: str, cell: str) -> None:
+        """``%%gradient --per-sample``: each example's gradient of the vector of losses the cell ends with."""
+        if options.check:
+            raise UsageError("--check compares one gradient with finite differences; drop it with --per-sample")
+        result = per_sample_of_cell(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
+                                    header=f"%%gradient {line}")
+        self.shell.user_ns[options.output] = result
+        display_per_sample_result(result, picture=not options.no_widget)
 
     @magic_arguments(name="%jacobian")
     @argument("inputs", nargs="+", metavar="NAME", help=INPUTS_HELP)
@@ -148,8 +156,9 @@ class DifferentiationMagics(Magics):
         options = self._options(self.hessian, line)
         if options.dense and options.matrix_free:
             raise UsageError("--dense and --matrix-free exclude each other: give one, or neither to decide by size")
+        dense = options.dense if options.dense or options.matrix_free else None  # None: decide by size
         result = hessian_at_any_size(self.shell.transform_cell(cell), options.inputs, self.shell.user_ns,
-                                     dense=True if options.dense else False if options.matrix_free else None,
+                                     dense=dense,
                                      k=options.k, reverse=options.reverse, memory_budget=options.memory_budget,
                                      header=f"%%hessian {line}")
         self.shell.user_ns[options.output] = result

@@ -139,3 +139,30 @@ def test_the_dense_summary_bounds_hold_for_the_double_precision_matrix():
             assert numpy.min(numpy.abs(exact - value)) <= error
     numpy.testing.assert_allclose(found.largest, exact[::-1][:4], atol=1e-6)
     assert found.smallest[0] == pytest.approx(-2.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("negative, kind", [(None, "degenerate"), (-0.3, "saddle")])
+def test_the_dense_summary_stops_at_a_large_zero_cluster_with_bounds_that_hold(negative, kind):
+    from zygote_nb.curvature.dense import dense_extremes
+    from zygote_nb.curvature.hvp import DenseOperator
+    from zygote_nb.curvature.spectrum import extreme_eigenvalues
+    from zygote_nb.notebook.curvature import PARTIAL_TOLERANCE, classify
+
+    random = numpy.random.default_rng(3)
+    basis, _ = numpy.linalg.qr(random.standard_normal((600, 600)))
+    rest = numpy.concatenate([random.uniform(1e-3, 0.1, 144), [3.0, 2.5, 2.0, 1.7, 1.5, 1.3]])
+    eigenvalues = numpy.concatenate([numpy.zeros(450), rest if negative is None else [negative, *rest[1:]]])
+    matrix = basis @ numpy.diag(eigenvalues) @ basis.T
+    matrix = (matrix + matrix.T) / 2
+    found = dense_extremes(matrix, k=6, tol=PARTIAL_TOLERANCE)
+    exact = numpy.linalg.eigvalsh(matrix)
+    for values, errors in zip((found.largest, found.smallest), found.errors):
+        for value, error in zip(values, errors):
+            assert numpy.min(numpy.abs(exact - value)) <= error
+    assert found.smallest[0] - found.errors.smallest[0] <= exact[0] + 1e-12
+    assert classify(matrix, gradient_norm=0.0).kind == kind
+    # The same search without stopping at the cluster: every one of the six smallest must converge.
+    unsettled = extreme_eigenvalues(DenseOperator(matrix.astype(numpy.float32)), 6, "both", tol=PARTIAL_TOLERANCE,
+                                    seed=0)
+    if negative is None:
+        assert found.hvps < unsettled.hvps / 2

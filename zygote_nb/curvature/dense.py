@@ -28,10 +28,14 @@ def dense_extremes(matrix: numpy.ndarray, k: int, tol: float, max_products: int 
     """The ``k`` largest and smallest eigenvalues of the symmetric part of ``matrix``, with bounds that hold for it.
 
     (A Hessian computed in floating point is symmetric up to rounding; the
-    search ignores that rounding, the bounds do not.)
+    search ignores that rounding, the bounds do not.) An end whose extreme
+    value is zero to ``tol`` stops there (see ``settle_at_zero`` in
+    :func:`~zygote_nb.curvature.spectrum.extreme_eigenvalues`): a verdict
+    needs only that value, and a large zero cluster would otherwise take
+    most of the products.
     """
     search = extreme_eigenvalues(DenseOperator(matrix.astype(numpy.float32)), k, "both", tol=tol,
-                                 max_hvps=max_products, seed=seed, vectors=True)
+                                 max_hvps=max_products, seed=seed, vectors=True, settle_at_zero=True)
     ends = []
     for vectors in search.vectors:
         block = numpy.array(vectors, dtype=float).reshape(len(vectors), -1).T

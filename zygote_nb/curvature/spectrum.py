@@ -91,8 +91,16 @@ def hessian_spectrum(f: Callable, x: Any, k: int = 6, which: str = "both", tol: 
 
 def extreme_eigenvalues(operator, k: int, which: str = "both", tol: float = DEFAULT_TOLERANCE,
                         max_hvps: int = DEFAULT_MAX_HVPS, seed: int | None = None, vectors: bool = False,
-                        progress: Progress = False, memory_budget: int | None = None) -> Spectrum:
-    """:func:`hessian_spectrum` on any operator with ``size`` and ``matvec`` (vectors come back flat)."""
+                        progress: Progress = False, memory_budget: int | None = None,
+                        settle_at_zero: bool = False) -> Spectrum:
+    """:func:`hessian_spectrum` on any operator with ``size`` and ``matvec`` (vectors come back flat).
+
+    ``settle_at_zero=True`` also stops an end once its extreme value is zero
+    to within ``tol`` times the scale, bound included: the end of a cluster of
+    zero eigenvalues (softmax's null directions, say), whose multiplicity
+    Lanczos resolves only one copy at a time. The other values at that end
+    then come back with the wider bounds they have reached, which still hold.
+    """
     wanted = min(k, operator.size)
     random = numpy.random.default_rng(seed)
     bar = HvpBar(progress, min(max_hvps, operator.size), "Lanczos")
@@ -101,7 +109,9 @@ def extreme_eigenvalues(operator, k: int, which: str = "both", tol: float = DEFA
         if values.size < wanted:  # a breakdown can leave fewer values than asked for: keep going
             return False
         scale = max(float(numpy.abs(values).max()), numpy.finfo(float).tiny)
-        return bool(numpy.all(bounds[_wanted_indices(values.size, wanted, which)] <= tol * scale))
+        ends = ("largest", "smallest") if which == "both" else (which,)
+        return all(_settled(values, bounds, _wanted_indices(values.size, wanted, end), tol * scale, settle_at_zero)
+                   for end in ends)
 
     start_count = operator.hvps
     try:
@@ -110,6 +120,15 @@ def extreme_eigenvalues(operator, k: int, which: str = "both", tol: float = DEFA
     finally:
         bar.close()
     return _spectrum(krylov, wanted, which, vectors, operator.hvps - start_count)
+
+
+def _settled(values: numpy.ndarray, bounds: numpy.ndarray, indices: numpy.ndarray, tolerance: float,
+             settle_at_zero: bool) -> bool:
+    """Whether an end (its wanted ``indices``, extreme first) is known well enough to stop."""
+    if numpy.all(bounds[indices] <= tolerance):
+        return True
+    extreme = indices[0]
+    return settle_at_zero and abs(values[extreme]) + bounds[extreme] <= tolerance
 
 
 def _wanted_indices(count: int, wanted: int, which: str) -> numpy.ndarray:

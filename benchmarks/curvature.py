@@ -14,11 +14,11 @@ Everything is timed in this one process; compare ratios, not seconds, across mac
    Hessian would cost (20,000 HVPs, from the measured time of one).
 """
 
-import statistics
 import sys
 import time
 
 import numpy
+from timing import median_seconds
 
 import zygote_nb as zn
 import zygote_nb.numpy as np
@@ -26,15 +26,6 @@ from zygote_nb.notebook.curvature import classify
 from zygote_nb.notebook.hessian_cell import hessian_at_any_size
 
 REPEATS = 5
-
-
-def seconds(action, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def network_loss(width: int, seed: int = 0):
@@ -51,8 +42,8 @@ def hvp_rows(widths) -> None:
     for width in widths:
         f, weights = network_loss(width)
         direction = numpy.random.default_rng(1).standard_normal(weights.shape)
-        gradient_time = seconds(lambda: zn.gradient(f, weights))
-        hvp_time = seconds(lambda: zn.hvp(f, weights, direction))
+        gradient_time = median_seconds(lambda: zn.gradient(f, weights), REPEATS)
+        hvp_time = median_seconds(lambda: zn.hvp(f, weights, direction), REPEATS)
         start = time.perf_counter()
         top = zn.hessian_spectrum(f, weights, k=1, which="largest", tol=1e-4, seed=0)
         top_time = time.perf_counter() - start
@@ -77,11 +68,11 @@ def dense_magic_row() -> None:
     namespace = {"np": numpy, "hidden": hidden, "targets": targets, "W2": weights}
     source = ("logits = hidden @ W2\n"
               "np.mean(np.log(np.sum(np.exp(logits), axis=1)) - np.sum(targets * logits, axis=1))")
-    hessian_time = seconds(lambda: zn.hessian(loss, weights), 3)
+    hessian_time = median_seconds(lambda: zn.hessian(loss, weights), 3)
     H = zn.hessian(loss, weights)
-    summary_time = seconds(lambda: classify(H, 1.0, 1.0), 3)
-    eigvalsh_time = seconds(lambda: numpy.linalg.eigvalsh(H), 3)
-    magic_time = seconds(lambda: hessian_at_any_size(source, ["W2"], dict(namespace)).summary(), 3)
+    summary_time = median_seconds(lambda: classify(H, 1.0, 1.0), 3)
+    eigvalsh_time = median_seconds(lambda: numpy.linalg.eigvalsh(H), 3)
+    magic_time = median_seconds(lambda: hessian_at_any_size(source, ["W2"], dict(namespace)).summary(), 3)
     print(f"%%hessian W2 (2,560, dense): zn.hessian {hessian_time:.3f} s; eigen summary {summary_time:.3f} s "
           f"= {summary_time / hessian_time:.1f}x the Hessian (a full eigvalsh: {eigvalsh_time:.3f} s = "
           f"{eigvalsh_time / hessian_time:.1f}x); whole cell, text {magic_time:.3f} s = "
@@ -96,7 +87,7 @@ def matrix_free_magic_row() -> None:
     source = "0.5 * np.sum(bulk * W ** 2) + 15.0 * np.sum(up * W) ** 2 - 0.5 * np.sum(np.sin(W) ** 2)"
     f = lambda W: (0.5 * np.sum(namespace["bulk"] * W ** 2) + 15.0 * np.sum(namespace["up"] * W) ** 2
                    - 0.5 * np.sum(np.sin(W) ** 2))
-    hvp_time = seconds(lambda: zn.hvp(f, namespace["W"], namespace["W"]))
+    hvp_time = median_seconds(lambda: zn.hvp(f, namespace["W"], namespace["W"]), REPEATS)
     start = time.perf_counter()
     result = hessian_at_any_size(source, ["W"], dict(namespace))
     result.summary()

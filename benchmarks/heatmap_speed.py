@@ -8,25 +8,15 @@ the matrix twice (maximum and minimum per block). Prints the median of a few
 draws for each size and the time of the reduction alone.
 """
 
-import statistics
-import time
 
 import numpy
+from timing import median_seconds
 
 from zygote_nb.notebook.heatmap import block_reduce, figure_png, heatmap_figure, resolution
 
 SIZES = [(1, 1), (10, 10), (64, 300), (512, 512), (1024, 1024), (2048, 2048), (4096, 4096)]
 REPEATS = 3
 LIMIT_SECONDS = 2.0
-
-
-def seconds(action) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -40,8 +30,8 @@ def main() -> None:
         def draw():
             figure_png(heatmap_figure(matrix, title="Jacobian of y", row_label="y", column_blocks=blocks))
 
-        drawing = seconds(draw)
-        reduction = seconds(lambda: block_reduce(matrix, *resolution()))
+        drawing = median_seconds(draw, REPEATS)
+        reduction = median_seconds(lambda: block_reduce(matrix, *resolution()), REPEATS)
         slowest = max(slowest, drawing)
         print(f"{rows:>5}×{columns:<6}  {drawing:>15.3f}  {reduction:>13.3f}")
     print(f"slowest {slowest:.3f} s: {'within' if slowest < LIMIT_SECONDS else 'OVER'} the {LIMIT_SECONDS:.0f} s target")

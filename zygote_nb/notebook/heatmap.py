@@ -163,15 +163,27 @@ def figure_colour_map():
 
 
 def shorten(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters with an ellipsis in the middle, so both ends stay readable.
+    """``text`` cut to at most ``width`` characters with `` … `` in the middle, so both ends stay readable.
+
+    The cut falls between words where a space is near, so the ellipsis never
+    runs into a number (``w,….01``).
 
     >>> shorten("np.mean((predict(w, b) - labels) ** 2)", 20)
-    'np.mean((…els) ** 2)'
+    'np.mean( … ** 2)'
+    >>> shorten("np.mean((predict(w, b) - y) ** 2) + 0.01 * np.sum(w ** 2)", 40)
+    'np.mean((predict(w … * np.sum(w ** 2)'
     """
     if len(text) <= width:
         return text
-    head = (width - 1) // 2
-    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    head_end = (width - 3) // 2
+    tail_start = len(text) - (width - 3 - head_end)
+    space_before = text.rfind(" ", 0, head_end)
+    space_after = text.find(" ", tail_start)
+    if space_before > head_end // 2:
+        head_end = space_before
+    if 0 <= space_after < tail_start + (len(text) - tail_start) // 2:
+        tail_start = space_after + 1
+    return text[:head_end].rstrip() + " … " + text[tail_start:].lstrip()
 
 
 def colour_bar_axes(right_name_length: int) -> tuple:

@@ -220,7 +220,7 @@ class MatrixResult:
 
     def heatmap(self):
         """The heatmap as a :class:`matplotlib.figure.Figure`."""
-        return heatmap.heatmap_figure(self.matrix, title=self.titled(heatmap.shorten(self.output_source, 40)),
+        return heatmap.heatmap_figure(self.matrix, title=self.titled(heatmap.shorten(self.output_source, 48)),
                                       row_label=self.output_source,
                                       column_blocks=self.blocks(), row_blocks=self.row_blocks())
 

@@ -11,6 +11,8 @@ index 2 where x == 0".
 >>> x = numpy.array([1.0, 2.0, 0.0])
 >>> offending_entries(numpy.array([0.0, 0.5, -numpy.inf]), [("x", x)])
 ('-inf at index 2 where x == 0',)
+>>> offending_entries(numpy.full(5, numpy.nan), [])[-1]
+'and 2 more'
 """
 
 from __future__ import annotations
@@ -93,12 +95,15 @@ def offending_entries(result, inputs: list[tuple[str, object]]) -> tuple[str, ..
     if result_array is None:
         return ()
     described = []
-    for index in numpy.argwhere(~numpy.isfinite(result_array))[:_ENTRIES_SHOWN]:
+    bad = numpy.argwhere(~numpy.isfinite(result_array))
+    for index in bad[:_ENTRIES_SHOWN]:
         index = tuple(int(i) for i in index)
         values = [f"{label} == {_format_number(entry)}" for label, entry in _entries_at(inputs, result_array.shape, index)]
         place = f" at index {index[0] if len(index) == 1 else index}" if index else ""
         where = f" where {', '.join(values)}" if values else ""
         described.append(f"{_format_number(result_array[index])}{place}{where}")
+    if len(bad) > _ENTRIES_SHOWN:
+        described.append(f"and {len(bad) - _ENTRIES_SHOWN} more")  # the list shows a few, not all
     return tuple(described)
 
 

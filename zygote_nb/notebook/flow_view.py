@@ -403,11 +403,11 @@ def item_details_html(flow: GradientFlow, item: GraphItem) -> str:
         if first.input_shapes:
             shapes = ", ".join(f"{shape} {dtype}" for shape, dtype in zip(first.input_shapes, first.input_dtypes))
             rows.append(("inputs", html.escape(shapes)))
-        rows.append(("value", html.escape(first.value.describe() if first.value else "not numeric")))
-        rows.append(("gradient", html.escape(first.gradient.describe() if first.gradient else "none arrived")))
+        rows.append(("value", _unbroken_parts(first.value.describe() if first.value else "not numeric")))
+        rows.append(("gradient", _unbroken_parts(first.gradient.describe() if first.gradient else "none arrived")))
         if first.sent_back is not None:
             rows.append(("sent back", "<span style='color:#d62728'>"
-                         + html.escape(first.sent_back.describe()) + "</span> (the NaN/Inf origin)"))
+                         + _unbroken_parts(first.sent_back.describe()) + "</span> (the NaN/Inf origin)"))
         for origin in (flow.forward_origin, flow.backward_origin):
             if origin is not None and origin.node == first.index:
                 rows.append(("origin", "<span style='color:#d62728'>⚠ " + html.escape(origin.describe()) + "</span>"))
@@ -419,6 +419,15 @@ def item_details_html(flow: GradientFlow, item: GraphItem) -> str:
     cells = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{name}</th><td>{value}</td></tr>"
                     for name, value in rows)
     return f"<div><b>{title}</b><table>{cells}</table></div>"
+
+
+def _unbroken_parts(statistics: str) -> str:
+    """Escaped ``statistics`` (``shape (3,), min 0.1, mean 3.8e-08``) that wraps only between its parts.
+
+    >>> _unbroken_parts("min 1, mean 3.8e-08")
+    "<span style='white-space:nowrap'>min 1</span>, <span style='white-space:nowrap'>mean 3.8e-08</span>"
+    """
+    return ", ".join(f"<span style='white-space:nowrap'>{html.escape(part)}</span>" for part in statistics.split(", "))
 
 
 def _slider_maximum(value: float) -> float:

@@ -26,7 +26,6 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 from .display import shown_formats
-from .results import format_value
 
 NAMED_OUTLIERS = 5
 
@@ -73,7 +72,7 @@ def per_sample_html(result, picture: bool = True) -> str:
     stats = result.statistics
     outliers = {index for index, _, _ in result.outliers()}
     rows = "".join(
-        f"<tr><td>{index}</td><td>{format_value(float(result.value[index]))}</td><td>{format_value(norm)}</td>"
+        f"<tr><td>{index}</td><td>{float(result.value[index]):.3g}</td><td>{norm:.3g}</td>"
         f"<td>{stats.cosines[index]:+.2f}</td><td>{'outlier' if index in outliers else ''}</td></tr>"
         for index, norm in stats.top(NAMED_OUTLIERS))
     image = ""

@@ -162,3 +162,11 @@ def test_the_table_judges_a_block_s_noise_against_the_whole_matrix():
     gradient = {"x": numpy.array([3e-17, 2e-17])}
     hessian_table = HessianResult("f", 1.0, {"x": numpy.zeros(2)}, gradient, numpy.eye(2)).to_html()
     assert "3e-17" in hessian_table  # a gradient that small is the gradient, not noise of the Hessian
+
+
+def test_a_long_summary_line_wraps_between_words_in_html():
+    from zygote_nb.notebook.results import HessianResult
+
+    page = HessianResult("f", 1.0, {"x": numpy.zeros(2)}, {"x": numpy.zeros(2)}, numpy.eye(2)).to_html()
+    # JupyterLab's own <pre> style breaks anywhere ("memory bu|dget"); the summary's <pre> says otherwise.
+    assert '<pre style="white-space:pre-wrap;word-break:normal;overflow-wrap:break-word">' in page

@@ -24,6 +24,7 @@ from ..curvature.landscape import Landscape, loss_landscape
 from ..curvature.spectrum import extreme_eigenvalues
 from ..curvature.trace import TraceEstimate, trace_of
 from .curvature import Curvature, from_extremes
+from .results import SUMMARY_PRE
 
 # The eigenvalues shown need 4-5 figures, not 15: each one's bound is printed beside it.
 TOLERANCE = 1e-5
@@ -164,7 +165,7 @@ class MatrixFreeHessianResult:
         if plot and self.plottable:
             encoded = base64.b64encode(self.heatmap_png).decode("ascii")
             image = f'<img alt="{html.escape(self.title)}" src="data:image/png;base64,{encoded}"/><br/>'
-        return f'<div class="zygote-nb-result">{image}<pre>{html.escape(self.summary())}</pre></div>'
+        return f'<div class="zygote-nb-result">{image}{SUMMARY_PRE}{html.escape(self.summary())}</pre></div>'
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -38,6 +38,8 @@ from . import heatmap
 from .curvature import EXTREMES, Curvature, caption_verdict, classify
 
 FULL_ENTRIES = 64  # arrays up to this size are printed in full, larger ones summarised
+# A summary line longer than the output wraps between words, never inside one (JupyterLab breaks anywhere).
+SUMMARY_PRE = '<pre style="white-space:pre-wrap;word-break:normal;overflow-wrap:break-word">'
 
 
 def format_value(value: Any) -> str:
@@ -253,7 +255,7 @@ class MatrixResult:
             image = f'<img alt="{_escape(self.title)}" src="data:image/png;base64,{encoded}"/><br/>'
         rows = "".join(f"<tr><td><code>{_escape(name)}</code></td>{_statistics_cells(self.table_entries(name))}</tr>"
                        for name in self.inputs)
-        body = f"<pre>{_escape(chr(10).join(self.summary_body()))}</pre>"
+        body = f"{SUMMARY_PRE}{_escape(chr(10).join(self.summary_body()))}</pre>"
         caption = f'<caption style="text-align: left; white-space: nowrap">{_escape(self.TABLE_CAPTION)}</caption>'
         return (f'<div class="zygote-nb-result">{image}<p>{_escape(self.title)}; value '
                 f"{_html_value(self.value)}</p>"
